@@ -1,0 +1,533 @@
+"""Working-set solver for the elastic net with an L1 part.
+
+Solves the n-scaled problem of :mod:`sklearn_mtl._penalties`::
+
+    min_w 1/2 ||y - A w||^2 + l1_reg ||w||_1 + l2_reg / 2 ||w||^2
+
+with ``A`` the (implicitly centred, row-weighted) design of
+:mod:`sklearn_mtl._kernels._design`, ``l1_reg > 0``.
+
+Outer rounds take one full pass ``A.T @ r``: it gives the duality gap (the
+stopping test) and the KKT violations that rank the features. The working set
+is the support plus the features closest to violating their optimality
+condition (``(|A_j^T r| - l1_reg) / ||A_j||``, largest first), about twice as
+many as the support. On the working set, the inner solver takes proximal
+gradient steps one coordinate at a time (each coordinate with its own step
+``1 / ||A_j||^2``, soft-thresholding then L2 shrinkage), with Anderson
+extrapolation of the iterates every few epochs (kept only when it lowers the
+objective). On dense data with a working set smaller than ``n_samples`` the
+inner solver works on the working set's Gram matrix (its epochs then cost
+``O(|ws|^2)`` instead of ``O(|ws| n)``); otherwise it updates the residual
+(for sparse data, with the centring kept implicit: the residual is
+``r_s + c * row_scale`` with ``c = offset @ w``).
+"""
+
+import numpy as np
+from numba import njit
+
+from .._penalties import enet_duality_gap, enet_prox_coordinate
+from ._design import design_tdot
+
+
+@njit(cache=True)
+def column_stats(X, data, indices, indptr, offset, row_scale, is_sparse):
+    """``(||A_j||^2, X_j @ row_scale)`` for every column, in float64."""
+    n_features = offset.shape[0]
+    n_samples = row_scale.shape[0]
+    norms2 = np.zeros(n_features)
+    xs = np.zeros(n_features)
+    nrs = 0.0
+    for i in range(n_samples):
+        nrs += float(row_scale[i]) * row_scale[i]
+    for j in range(n_features):
+        acc = 0.0
+        acc_s = 0.0
+        if is_sparse:
+            for k in range(indptr[j], indptr[j + 1]):
+                v = float(data[k])
+                acc += v * v
+                acc_s += v * row_scale[indices[k]]
+        else:
+            for i in range(n_samples):
+                v = float(X[i, j])
+                acc += v * v
+                acc_s += v * row_scale[i]
+        off = float(offset[j])
+        norms2[j] = max(acc - 2.0 * off * acc_s + off * off * nrs, 0.0)
+        xs[j] = acc_s
+    return norms2, xs
+
+
+@njit(cache=True)
+def _kkt_violation(g, wj, l1_reg, positive):
+    """Distance from ``g`` (the gradient of ``-loss - l2`` part) to ``l1 * d|wj|``."""
+    if wj > 0.0:
+        return abs(g - l1_reg)
+    if wj < 0.0:
+        return abs(g + l1_reg)
+    if positive:
+        return max(g - l1_reg, 0.0)
+    return max(abs(g) - l1_reg, 0.0)
+
+
+@njit(cache=True)
+def _anderson_weights(hist_w, n_rows):
+    """Weights of the last ``n_rows - 1`` iterates (Anderson), or empty if singular."""
+    K = n_rows - 1
+    m = hist_w.shape[1]
+    U = np.empty((K, m))
+    for k in range(K):
+        for i in range(m):
+            U[k, i] = hist_w[k + 1, i] - hist_w[k, i]
+    M = np.empty((K, K))
+    for a in range(K):
+        for b in range(a, K):
+            acc = 0.0
+            for i in range(m):
+                acc += U[a, i] * U[b, i]
+            M[a, b] = acc
+            M[b, a] = acc
+    # Solve M z = 1 by Gaussian elimination with partial pivoting.
+    rhs = np.ones(K)
+    scale = 0.0
+    for a in range(K):
+        scale = max(scale, M[a, a])
+    if scale <= 0.0:
+        return np.empty(0)
+    for col in range(K):
+        piv = col
+        for r in range(col + 1, K):
+            if abs(M[r, col]) > abs(M[piv, col]):
+                piv = r
+        if abs(M[piv, col]) <= 1e-14 * scale:
+            return np.empty(0)
+        if piv != col:
+            for b in range(K):
+                tmp = M[col, b]
+                M[col, b] = M[piv, b]
+                M[piv, b] = tmp
+            tmp = rhs[col]
+            rhs[col] = rhs[piv]
+            rhs[piv] = tmp
+        for r in range(col + 1, K):
+            f = M[r, col] / M[col, col]
+            for b in range(col, K):
+                M[r, b] -= f * M[col, b]
+            rhs[r] -= f * rhs[col]
+    z = np.empty(K)
+    for a in range(K - 1, -1, -1):
+        acc = rhs[a]
+        for b in range(a + 1, K):
+            acc -= M[a, b] * z[b]
+        z[a] = acc / M[a, a]
+    total = 0.0
+    for a in range(K):
+        total += z[a]
+    if total == 0.0 or not np.isfinite(total):
+        return np.empty(0)
+    for a in range(K):
+        z[a] /= total
+    return z
+
+
+@njit(cache=True)
+def _select_top(scores, k):
+    """Indices (sorted) of the ``k`` largest scores."""
+    p = scores.shape[0]
+    if k >= p:
+        return np.arange(p)
+    neg = -scores
+    thr = np.partition(neg, k - 1)[k - 1]
+    ws = np.empty(k, dtype=np.int64)
+    m = 0
+    for j in range(p):
+        if neg[j] < thr:
+            ws[m] = j
+            m += 1
+    if m < k:
+        for j in range(p):
+            if neg[j] == thr:
+                ws[m] = j
+                m += 1
+                if m == k:
+                    break
+    return np.sort(ws[:m])
+
+
+@njit(cache=True)
+def _inner_gram(
+    G, cvec, w_ws, q, l1_reg, l2_reg, positive, tol_in, max_epochs, anderson_k
+):
+    """Coordinate proximal steps on ``1/2 w G w - c w + penalty`` from ``w_ws``.
+
+    ``q = c - G w`` is kept up to date. Returns the number of epochs.
+    """
+    m = w_ws.shape[0]
+    hist_w = np.empty((anderson_k + 1, m))
+    hist_q = np.empty((anderson_k + 1, m))
+    n_hist = 0
+    for epoch in range(max_epochs):
+        viol = 0.0
+        for k in range(m):
+            L = G[k, k]
+            if L <= 0.0:
+                continue
+            wk = w_ws[k]
+            g = q[k]
+            v = _kkt_violation(g - l2_reg * wk, wk, l1_reg, positive)
+            if v > viol:
+                viol = v
+            new = enet_prox_coordinate(wk + g / L, l1_reg / L, l2_reg / L, positive)
+            if new != wk:
+                d = new - wk
+                w_ws[k] = new
+                for i in range(m):
+                    q[i] -= d * G[k, i]
+        if viol <= tol_in:
+            return epoch + 1
+        if anderson_k > 0:
+            hist_w[n_hist] = w_ws
+            hist_q[n_hist] = q
+            n_hist += 1
+            if n_hist == anderson_k + 1:
+                n_hist = 0
+                z = _anderson_weights(hist_w, anderson_k + 1)
+                if z.shape[0] == 0:
+                    continue
+                w_acc = np.zeros(m)
+                q_acc = np.zeros(m)
+                for a in range(anderson_k):
+                    for i in range(m):
+                        w_acc[i] += z[a] * hist_w[a + 1, i]
+                        q_acc[i] += z[a] * hist_q[a + 1, i]
+                # Objective up to a constant: -1/2 w.(c + q) + penalty.
+                obj_cur = 0.0
+                obj_acc = 0.0
+                for i in range(m):
+                    if positive and w_acc[i] < 0.0:
+                        obj_acc = np.inf
+                        break
+                    obj_cur += -0.5 * w_ws[i] * (cvec[i] + q[i]) + l1_reg * abs(
+                        w_ws[i]
+                    ) + 0.5 * l2_reg * w_ws[i] * w_ws[i]
+                    obj_acc += -0.5 * w_acc[i] * (cvec[i] + q_acc[i]) + l1_reg * abs(
+                        w_acc[i]
+                    ) + 0.5 * l2_reg * w_acc[i] * w_acc[i]
+                if obj_acc < obj_cur:
+                    # Recompute q exactly from the extrapolated point.
+                    for i in range(m):
+                        w_ws[i] = w_acc[i]
+                    for i in range(m):
+                        acc = cvec[i]
+                        for k in range(m):
+                            acc -= G[i, k] * w_ws[k]
+                        q[i] = acc
+    return max_epochs
+
+
+@njit(cache=True)
+def _inner_residual(
+    X,
+    data,
+    indices,
+    indptr,
+    offset,
+    row_scale,
+    is_sparse,
+    ws,
+    w,
+    r_s,
+    ct,
+    norms2,
+    xs,
+    nrs,
+    l1_reg,
+    l2_reg,
+    positive,
+    tol_in,
+    max_epochs,
+    anderson_k,
+):
+    """Coordinate proximal steps on the working set ``ws``, updating the residual.
+
+    The residual of the centred design is ``r_s + c * row_scale`` with
+    ``ct = [c, t]``, ``c = offset @ w`` and ``t = row_scale @ r_s``.
+    Returns the number of epochs.
+    """
+    m = ws.shape[0]
+    n = r_s.shape[0]
+    hist_w = np.empty((anderson_k + 1, m))
+    hist_r = np.empty((anderson_k + 1, n), dtype=r_s.dtype)
+    hist_ct = np.empty((anderson_k + 1, 2))
+    n_hist = 0
+    c = ct[0]
+    t = ct[1]
+    for epoch in range(max_epochs):
+        viol = 0.0
+        for k in range(m):
+            j = ws[k]
+            L = norms2[j]
+            if L <= 0.0:
+                continue
+            acc = 0.0
+            if is_sparse:
+                for kk in range(indptr[j], indptr[j + 1]):
+                    acc += data[kk] * r_s[indices[kk]]
+            else:
+                for i in range(n):
+                    acc += X[i, j] * r_s[i]
+            off = offset[j]
+            g = acc + c * xs[j] - off * (t + c * nrs)
+            wj = float(w[j])
+            v = _kkt_violation(g - l2_reg * wj, wj, l1_reg, positive)
+            if v > viol:
+                viol = v
+            new = enet_prox_coordinate(wj + g / L, l1_reg / L, l2_reg / L, positive)
+            if new != wj:
+                w[j] = new
+                d = float(w[j]) - wj
+                if is_sparse:
+                    for kk in range(indptr[j], indptr[j + 1]):
+                        r_s[indices[kk]] -= d * data[kk]
+                else:
+                    for i in range(n):
+                        r_s[i] -= d * X[i, j]
+                t -= d * xs[j]
+                c += d * off
+        if viol <= tol_in:
+            ct[0] = c
+            ct[1] = t
+            return epoch + 1
+        if anderson_k > 0:
+            for k in range(m):
+                hist_w[n_hist, k] = w[ws[k]]
+            hist_r[n_hist] = r_s
+            hist_ct[n_hist, 0] = c
+            hist_ct[n_hist, 1] = t
+            n_hist += 1
+            if n_hist == anderson_k + 1:
+                n_hist = 0
+                z = _anderson_weights(hist_w, anderson_k + 1)
+                if z.shape[0] == 0:
+                    continue
+                w_acc = np.zeros(m)
+                r_acc = np.zeros(n)
+                c_acc = 0.0
+                t_acc = 0.0
+                for a in range(anderson_k):
+                    za = z[a]
+                    for k in range(m):
+                        w_acc[k] += za * hist_w[a + 1, k]
+                    for i in range(n):
+                        r_acc[i] += za * hist_r[a + 1, i]
+                    c_acc += za * hist_ct[a + 1, 0]
+                    t_acc += za * hist_ct[a + 1, 1]
+                pen_cur = 0.0
+                pen_acc = 0.0
+                feasible = True
+                for k in range(m):
+                    wk = float(w[ws[k]])
+                    pen_cur += l1_reg * abs(wk) + 0.5 * l2_reg * wk * wk
+                    wa = w_acc[k]
+                    if positive and wa < 0.0:
+                        feasible = False
+                    pen_acc += l1_reg * abs(wa) + 0.5 * l2_reg * wa * wa
+                if not feasible:
+                    continue
+                rr_cur = 0.0
+                rr_acc = 0.0
+                for i in range(n):
+                    rr_cur += float(r_s[i]) * r_s[i]
+                    rr_acc += r_acc[i] * r_acc[i]
+                obj_cur = 0.5 * (rr_cur + 2.0 * c * t + c * c * nrs) + pen_cur
+                obj_acc = 0.5 * (rr_acc + 2.0 * c_acc * t_acc + c_acc * c_acc * nrs)
+                obj_acc += pen_acc
+                if obj_acc < obj_cur:
+                    for k in range(m):
+                        w[ws[k]] = w_acc[k]
+                    for i in range(n):
+                        r_s[i] = r_acc[i]
+                    c = c_acc
+                    t = t_acc
+    ct[0] = c
+    ct[1] = t
+    return max_epochs
+
+
+@njit(cache=True)
+def _sparse_residual(X, data, indices, indptr, offset, row_scale, is_sparse, y, w, r_s):
+    """``r_s = y - X_raw w`` (raw: without the implicit centring); returns ``c, t``."""
+    n = y.shape[0]
+    for i in range(n):
+        r_s[i] = y[i]
+    c = 0.0
+    for j in range(w.shape[0]):
+        wj = w[j]
+        if wj != 0.0:
+            c += float(offset[j]) * wj
+            if is_sparse:
+                for kk in range(indptr[j], indptr[j + 1]):
+                    r_s[indices[kk]] -= wj * data[kk]
+            else:
+                for i in range(n):
+                    r_s[i] -= wj * X[i, j]
+    t = 0.0
+    for i in range(n):
+        t += float(row_scale[i]) * r_s[i]
+    return c, t
+
+
+@njit(cache=True)
+def enet_working_set(
+    X,
+    data,
+    indices,
+    indptr,
+    offset,
+    row_scale,
+    is_sparse,
+    y,
+    w,
+    l1_reg,
+    l2_reg,
+    positive,
+    max_iter,
+    tol,
+    norms2,
+    xs,
+    p0,
+    inner_ratio,
+    anderson_k,
+    gram_ratio,
+):
+    """Solve from ``w`` (updated in place) until the duality gap is below ``tol``.
+
+    ``norms2`` and ``xs`` come from :func:`column_stats`. ``max_iter`` bounds
+    the total number of epochs over working sets. ``gram_ratio``: the Gram
+    inner solver is used on dense data when ``|ws| * gram_ratio <= n_samples``
+    (0 disables it).
+
+    Returns ``(gap, n_epochs, n_rounds)``.
+    """
+    n = y.shape[0]
+    p = w.shape[0]
+    dtype = y.dtype
+    nrs = 0.0
+    for i in range(n):
+        nrs += float(row_scale[i]) * row_scale[i]
+    max_norm2 = 0.0
+    for j in range(p):
+        max_norm2 = max(max_norm2, norms2[j])
+    y_norm = 0.0
+    for i in range(n):
+        y_norm += float(y[i]) * y[i]
+    y_norm = np.sqrt(y_norm)
+    # KKT values below this are rounding noise.
+    kkt_floor = 4.0 * np.finfo(dtype).eps * np.sqrt(max_norm2) * y_norm
+
+    r_s = np.empty(n, dtype=dtype)
+    ct = np.zeros(2)
+    c0, t0 = _sparse_residual(
+        X, data, indices, indptr, offset, row_scale, is_sparse, y, w, r_s
+    )
+    ct[0] = c0
+    ct[1] = t0
+    R = np.empty(n, dtype=dtype)
+    grad = np.empty(p, dtype=dtype)
+    scores = np.empty(p)
+    gap = np.inf
+    n_epochs = 0
+    n_rounds = 0
+    ws_size = 0
+    grow = False
+    while True:
+        c = ct[0]
+        for i in range(n):
+            R[i] = r_s[i] + c * row_scale[i]
+        design_tdot(X, data, indices, indptr, offset, row_scale, is_sparse, R, grad)
+        gap = enet_duality_gap(w, R, y, grad, l1_reg, l2_reg, positive, 1.0)
+        if gap <= tol or n_epochs >= max_iter:
+            break
+        n_rounds += 1
+        nnz = 0
+        kkt_max = 0.0
+        for j in range(p):
+            wj = float(w[j])
+            g = grad[j] - l2_reg * wj
+            if wj != 0.0:
+                nnz += 1
+                scores[j] = np.inf
+                v = _kkt_violation(g, wj, l1_reg, positive)
+            elif norms2[j] <= 0.0:
+                scores[j] = -np.inf
+                v = 0.0
+            else:
+                gg = g if positive else abs(g)
+                v = max(gg - l1_reg, 0.0)
+                scores[j] = (gg - l1_reg) / np.sqrt(norms2[j])
+            if v > kkt_max:
+                kkt_max = v
+        new_size = max(p0, 2 * nnz)
+        if grow:
+            new_size = max(new_size, 2 * ws_size)
+        ws_size = min(p, max(new_size, ws_size))
+        ws = _select_top(scores, ws_size)
+        m = ws.shape[0]
+        tol_in = max(inner_ratio * kkt_max, kkt_floor)
+        budget = max_iter - n_epochs
+        if (not is_sparse) and gram_ratio > 0 and m * gram_ratio <= n:
+            Aws = np.empty((m, n), dtype=dtype)
+            for k in range(m):
+                j = ws[k]
+                for i in range(n):
+                    Aws[k, i] = X[i, j]
+            G = (Aws @ Aws.T).astype(np.float64)
+            cvec = (Aws @ y).astype(np.float64)
+            w_ws = np.empty(m)
+            for k in range(m):
+                w_ws[k] = w[ws[k]]
+            q = cvec - G @ w_ws
+            epochs = _inner_gram(
+                G, cvec, w_ws, q, l1_reg, l2_reg, positive, tol_in, budget, anderson_k
+            )
+            for k in range(m):
+                w[ws[k]] = w_ws[k]
+            for k in range(m):
+                w_ws[k] = w[ws[k]]
+            # Dense data is centred explicitly (offset = 0): r_s is the residual.
+            r_new = Aws.T @ w_ws.astype(dtype)
+            t = 0.0
+            for i in range(n):
+                r_s[i] = y[i] - r_new[i]
+                t += float(row_scale[i]) * r_s[i]
+            c = 0.0
+            for j in range(p):
+                c += float(offset[j]) * w[j]
+            ct[0] = c
+            ct[1] = t
+        else:
+            epochs = _inner_residual(
+                X,
+                data,
+                indices,
+                indptr,
+                offset,
+                row_scale,
+                is_sparse,
+                ws,
+                w,
+                r_s,
+                ct,
+                norms2,
+                xs,
+                nrs,
+                l1_reg,
+                l2_reg,
+                positive,
+                tol_in,
+                budget,
+                anderson_k,
+            )
+        n_epochs += epochs
+        grow = epochs <= 1
+    return gap, n_epochs, n_rounds
