@@ -1,0 +1,924 @@
+"""Multi-task linear models that share a low-rank representation ``Z = X U``."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    MultiOutputMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._kernels._shared_rep import (
+    eigen_loss_grad,
+    eigen_ustep,
+    eigen_vstep,
+    masked_rows,
+    masked_vstep,
+    soft_threshold,
+)
+
+# The eigenbasis solver (fully observed targets, no L1 part) diagonalises the
+# Gram matrix in the smaller of feature and sample space: allowed while that
+# space has at most this dimension and the factor stored for it stays small.
+_EIGEN_MAX_DIM = 3000
+_EIGEN_MAX_ENTRIES = 20_000_000
+# Inner solvers of the U step on the general path.
+_CG_MAX_ITER = 25
+_CG_RTOL = 1e-2
+_PROX_MAX_ITER = 50
+_PROX_RTOL = 1e-2
+_POWER_ITERATIONS = 30
+# L-BFGS on the objective with V eliminated.
+_LBFGS_MEMORY = 10
+_LINE_SEARCH_STEPS = 10
+_ARMIJO = 1e-4
+# Initial directions that the ridge fit does not span are drawn at random with
+# this size relative to the leading one.
+_RANDOM_INIT_SCALE = 1e-3
+
+
+def _dot(A, M):
+    """``A @ M`` for dense or sparse ``A``, in ``A``'s dtype, returned in float64."""
+    out = safe_sparse_dot(A, M.astype(A.dtype, copy=False), dense_output=True)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _rescaled_sample_weight(sample_weight, X):
+    """Validated non-negative sample weights in float64, rescaled to sum to n."""
+    n_samples = X.shape[0]
+    sw = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    total = sw.sum()
+    if not total > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return sw * (n_samples / total)
+
+
+def _resolve_n_components(n_components, n_features, n_tasks):
+    """The number of shared components ``k``, checked against the data."""
+    upper = min(n_features, n_tasks)
+    if n_components is None:
+        return upper
+    if n_components > upper:
+        raise ValueError(
+            f"n_components={n_components} must be between 1 and "
+            f"min(n_features, n_tasks)={upper} (n_features={n_features}, "
+            f"n_tasks={n_tasks})."
+        )
+    return int(n_components)
+
+
+def _check_observed(observed_weight, single_task):
+    """Raise if a task has no observed target with positive sample weight."""
+    empty = np.flatnonzero(~(observed_weight > 0))
+    if empty.size:
+        if single_task:
+            raise ValueError(
+                "y has no observed target: every value is NaN or has zero "
+                "sample weight."
+            )
+        raise ValueError(
+            f"Task(s) {empty.tolist()} have no observed target: every value of "
+            "y[:, t] is NaN or has zero sample weight. Drop these tasks before "
+            "fitting."
+        )
+
+
+def _initial_factor(W0, n_components, rng):
+    """Leading left singular vectors of ``W0`` scaled by ``sqrt(sigma)``.
+
+    Directions that ``W0`` does not span (rank below ``n_components``) are drawn
+    at random, small, so that the alternating steps can grow them if they lower
+    the objective: a zero column would stay zero for ever.
+    """
+    dim = W0.shape[0]
+    U0 = np.zeros((dim, n_components))
+    if dim == 0:
+        return U0
+    P, sigma, _ = np.linalg.svd(W0, full_matrices=False)
+    top = sigma[0] if sigma.size else 0.0
+    if top == 0.0:
+        return U0
+    m = min(n_components, sigma.size)
+    spanned = sigma[:m] > top * 1e-10
+    n_spanned = int(spanned.sum())
+    U0[:, :n_spanned] = P[:, :n_spanned] * np.sqrt(sigma[:n_spanned])
+    if n_spanned < n_components:
+        U0[:, n_spanned:] = rng.standard_normal((dim, n_components - n_spanned)) * (
+            _RANDOM_INIT_SCALE * np.sqrt(top / dim)
+        )
+    return U0
+
+
+def _relative_stationarity(grad_loss, U, alpha1, alpha2):
+    """``||d_U F|| / max(||grad_U L||, ||d_U penalty||)`` at a point.
+
+    ``d_U F`` is the minimum-norm subgradient of the objective in ``U`` (the
+    gradient in ``V`` is zero after an exact V step). The ratio is 0 at a
+    stationary point and scale free.
+    """
+    g = grad_loss + alpha2 * U
+    pen = alpha2 * U
+    if alpha1 > 0:
+        sign = np.sign(U)
+        pen = pen + alpha1 * sign
+        g = np.where(U != 0, g + alpha1 * sign, soft_threshold(g, alpha1))
+    den = max(np.linalg.norm(grad_loss), np.linalg.norm(pen))
+    if den == 0.0:
+        return 0.0
+    return float(np.linalg.norm(g) / den)
+
+
+class _BaseSharedRep(BaseEstimator):
+    """Parameters, validation helpers and ``transform`` of shared-rep models.
+
+    Subclasses fit the shared factor ``U`` (stored as ``components_ = U.T``)
+    and the per-task heads; the representation is ``Z = X U``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="left")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        alpha=1.0,
+        l1_ratio=0.0,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty_strengths(self):
+        """``(alpha1, alpha2)``: the L1 weight on ``U`` and the L2 weight."""
+        return self.alpha * self.l1_ratio, self.alpha * (1.0 - self.l1_ratio)
+
+    def _warm_start_factor(self, n_features, n_components):
+        """The previous ``U`` if warm starting with matching shapes, else None."""
+        if not self.warm_start or not hasattr(self, "components_"):
+            return None
+        if self.components_.shape != (n_components, n_features):
+            return None
+        return np.asarray(self.components_.T, dtype=np.float64)
+
+    def transform(self, X):
+        """Project ``X`` on the shared representation ``Z = X U``.
+
+        The projection is not centred: ``Z = X @ components_.T``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The shared representation of ``X``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        return safe_sparse_dot(
+            X, self.components_.T.astype(X.dtype, copy=False), dense_output=True
+        )
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features."""
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class MultiTaskSharedRepRegressor(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    RegressorMixin,
+    MultiOutputMixin,
+    _BaseSharedRep,
+):
+    r"""Multi-task linear regression through a shared low-rank representation.
+
+    The ``T`` tasks share a linear representation ``Z = X U`` with ``k``
+    components; task ``t`` reads its own head ``v_t`` from it, so the
+    coefficient matrix ``W = U V`` has rank at most ``k``. Targets may be
+    missing (NaN in ``y``): each task is fit on the samples where it is
+    observed. The objective is
+
+    .. math::
+
+        \frac{1}{2n} \sum_{(i, t)\ \mathrm{observed}} s_i
+        (y_{it} - x_i U v_t - b_t)^2
+        + \frac{\alpha (1 - \rho)}{2} (\|U\|_F^2 + \|V\|_F^2)
+        + \alpha \rho \|U\|_1
+
+    with ``rho = l1_ratio``, sample weights ``s`` rescaled to sum to ``n``,
+    ``U`` of shape ``(n_features, k)``, ``V`` of shape ``(k, T)`` and
+    unpenalised intercepts ``b_t``.
+
+    With ``l1_ratio=0`` the penalty is the variational form of the trace
+    norm: whenever ``k`` is at least the rank of the solution (always the case
+    for the default ``n_components=None``), the fitted ``W = U V`` solves the
+    convex problem ``loss(W) + alpha * ||W||_*``. Lowering ``n_components``
+    adds a hard rank constraint. ``l1_ratio > 0`` adds an L1 penalty on ``U``
+    that selects features shared by all tasks.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of shared components ``k``, between 1 and
+        ``min(n_features, n_tasks)``. None uses ``min(n_features, n_tasks)``:
+        the rank is then only controlled by ``alpha``.
+
+    alpha : float, default=1.0
+        Strength of the penalty, a positive float.
+
+    l1_ratio : float, default=0.0
+        Share of the penalty put on the L1 norm of ``U``, in ``[0, 1)``. The
+        ridge part ``alpha * (1 - l1_ratio) / 2 (||U||_F^2 + ||V||_F^2)`` must
+        remain: without it the L1 part could be shrunk to nothing by scaling
+        ``U`` down and ``V`` up.
+
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalised intercept per task. With missing targets,
+        each task is centred on its own observed samples; a sparse ``X`` is
+        never centred explicitly.
+
+    max_iter : int, default=1000
+        Maximum number of iterations, each an exact minimisation over ``U``
+        followed by one over ``V``.
+
+    tol : float, default=1e-4
+        Stopping tolerance on the relative stationarity (see Notes).
+
+    warm_start : bool, default=False
+        When True and the shapes match, start from the ``components_`` of the
+        previous fit instead of the ridge initialisation.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the directions of the initial ``U`` that the ridge fit does not
+        span (when ``n_components`` exceeds its rank). Pass an int for
+        reproducible output across calls.
+
+    verbose : int, default=0
+        Print the stationarity measure at every iteration if positive.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
+        Task coefficients ``(U V)^T``; 1-D when ``y`` is 1-D.
+
+    intercept_ : ndarray of shape (n_tasks,) or float
+        Task intercepts; a float when ``y`` is 1-D.
+
+    components_ : ndarray of shape (n_components, n_features)
+        The shared factor ``U^T``; ``transform(X)`` returns
+        ``X @ components_.T``.
+
+    heads_ : ndarray of shape (n_tasks, n_components) or (n_components,)
+        The task heads ``V^T``, so that ``coef_ = heads_ @ components_``.
+
+    n_iter_ : int
+        Number of iterations run.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.MultiTaskLasso : Multi-task model with features
+        selected jointly by an L1/L2 penalty.
+    sklearn.cross_decomposition.PLSRegression : Shared components chosen by
+        covariance, without a penalty.
+
+    Notes
+    -----
+    **Solver.** Alternating exact minimisation. The V step solves one
+    ``k x k`` ridge system per task. With fully observed targets and
+    ``l1_ratio=0`` the U step is the Sylvester equation
+    ``G U (V V^T) + alpha U = C V^T`` (``G`` the weighted centred Gram
+    matrix, ``C = X^T S Y / n``), solved exactly in the eigenbasis of ``G``,
+    which is computed once: every iteration then costs ``O(p k T)``
+    independently of ``n``. With missing targets the U step is a
+    ``(n_features * k)`` linear system solved by Jacobi-preconditioned
+    conjugate gradient over matrix products with ``X`` restricted to the
+    observed entries; with ``l1_ratio > 0`` it is a lasso problem solved by
+    accelerated proximal gradient (soft-thresholding). The initial ``U`` holds
+    the leading left singular vectors of a ridge fit (fully observed) or of a
+    diagonal ridge fit (missing targets), so it does not depend on luck.
+
+    **Stopping rule.** After each V step the gradient in ``V`` is zero and the
+    fit stops when the relative stationarity
+
+    ``||d_U F||_F / max(||grad_U loss||_F, ||d_U penalty||_F) <= tol``,
+
+    where ``d_U F`` is the minimum-norm subgradient of the objective in ``U``
+    (the two terms in the denominator are equal at a stationary point). A
+    :class:`~sklearn.exceptions.ConvergenceWarning` is raised when
+    ``max_iter`` iterations do not reach it.
+
+    **Score.** :meth:`score` is the mean over tasks of the coefficient of
+    determination :math:`R^2` of each task, computed on its observed entries
+    only (NaN targets are ignored).
+
+    Examples
+    --------
+    >>> from sklearn_mtl import MultiTaskSharedRepRegressor
+    >>> from sklearn_mtl.datasets import make_low_rank_tasks
+    >>> X, X_test, Y, Y_test = make_low_rank_tasks(
+    ...     n_samples=60, n_features=30, n_tasks=10, rank=2, noise=0.1,
+    ...     missing_fraction=0.3, random_state=0)
+    >>> reg = MultiTaskSharedRepRegressor(n_components=2, alpha=0.01).fit(X, Y)
+    >>> reg.coef_.shape, reg.components_.shape, reg.transform(X).shape
+    ((10, 30), (2, 30), (60, 2))
+    >>> bool(reg.score(X_test, Y_test) > 0.8)
+    True
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the shared representation and the task heads.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse CSR or CSC input is never densified.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; NaN marks a target that was not observed.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, rescaled to sum to ``n_samples``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            validate_separately=(
+                dict(accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]),
+                dict(
+                    ensure_2d=False,
+                    dtype=np.float64,
+                    ensure_all_finite="allow-nan",
+                ),
+            ),
+        )
+        check_consistent_length(X, y)
+        single_task = y.ndim == 1
+        Y = y.reshape(-1, 1) if single_task else y
+        n_samples, n_features = X.shape
+        n_tasks = Y.shape[1]
+        sw = _rescaled_sample_weight(sample_weight, X)
+        mask = ~np.isnan(Y)
+        observed_weight = sw @ mask
+        _check_observed(observed_weight, single_task)
+        k = _resolve_n_components(self.n_components, n_features, n_tasks)
+        alpha1, alpha2 = self._penalty_strengths()
+        rng = check_random_state(self.random_state)
+        U_prev = self._warm_start_factor(n_features, k)
+
+        fully_observed = bool(mask.all())
+        small = min(n_samples, n_features)
+        if (
+            fully_observed
+            and alpha1 == 0
+            and small <= _EIGEN_MAX_DIM
+            and small * n_features <= _EIGEN_MAX_ENTRIES
+        ):
+            U, V, x_mean, y_mean, n_iter, measure = self._fit_eigen(
+                X, Y, sw, k, alpha2, U_prev, rng
+            )
+            coef = (U @ V).T
+            intercept = y_mean - coef @ x_mean
+        else:
+            U, V, X_mean, y_mean, n_iter, measure = self._fit_masked(
+                X, Y, mask, sw, observed_weight, k, alpha1, alpha2, U_prev, rng
+            )
+            coef = (U @ V).T
+            intercept = y_mean - np.einsum("tj,tj->t", X_mean, coef)
+
+        if measure > self.tol:
+            warnings.warn(
+                f"Objective did not converge: relative stationarity "
+                f"{measure:.3e} > tol={self.tol:.3e} after {n_iter} iterations. "
+                "Increase max_iter, or tol, or alpha.",
+                ConvergenceWarning,
+            )
+
+        dtype = X.dtype
+        self.n_iter_ = int(n_iter)
+        self.components_ = np.ascontiguousarray(U.T, dtype=dtype)
+        if single_task:
+            self.coef_ = coef[0].astype(dtype)
+            self.intercept_ = float(intercept[0])
+            self.heads_ = V[:, 0].astype(dtype)
+        else:
+            self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
+            self.intercept_ = intercept.astype(dtype)
+            self.heads_ = np.ascontiguousarray(V.T, dtype=dtype)
+        return self
+
+    def _fit_eigen(self, X, Y, sw, k, alpha, U_prev, rng):
+        """Fully observed targets, ``l1_ratio=0``: ALS in the Gram eigenbasis.
+
+        With ``A = diag(sqrt(s / n)) (X - 1 x_mean^T)`` the loss is
+        ``1/2 ||A W - B||^2`` (``B`` the centred, weighted targets). When
+        ``n >= p`` the eigenbasis is that of ``G = A^T A``; otherwise it comes
+        from ``K = A A^T`` (``A = E diag(lam)^(1/2) Q^T``) and ``Q`` is never
+        formed: ``U = A^T E diag(lam)^(-1/2) U_eig``.
+        """
+        n_samples, n_features = X.shape
+        inv_n = 1.0 / n_samples
+        d = np.sqrt(sw * inv_n)
+        if self.fit_intercept:
+            x_mean = np.asarray(_dot(X.T, sw[:, None]))[:, 0] * inv_n
+            y_mean = sw @ Y * inv_n
+        else:
+            x_mean = np.zeros(n_features)
+            y_mean = np.zeros(Y.shape[1])
+        B = (Y - y_mean) * d[:, None]
+
+        if sp.issparse(X):
+            Xd = sp.diags(d.astype(X.dtype)) @ X
+            Xd_mean = _dot(Xd, x_mean[:, None])[:, 0]
+            if n_samples >= n_features:
+                G = np.asarray((Xd.T @ Xd).toarray(), dtype=np.float64)
+                G -= np.outer(x_mean, x_mean)  # sum of d^2 is 1
+            else:
+                K = (
+                    np.asarray((Xd @ Xd.T).toarray(), dtype=np.float64)
+                    - np.outer(Xd_mean, d)
+                    - np.outer(d, Xd_mean)
+                    + (x_mean @ x_mean) * np.outer(d, d)
+                )
+        else:
+            A = X - x_mean.astype(X.dtype) if self.fit_intercept else X
+            if np.any(sw != 1.0):
+                A = A * d.astype(X.dtype)[:, None]
+                scale = 1.0
+            else:
+                scale = inv_n
+            if n_samples >= n_features:
+                G = np.asarray(A.T @ A, dtype=np.float64) * scale
+            else:
+                K = np.asarray(A @ A.T, dtype=np.float64) * scale
+
+        def A_dot(M):
+            # A @ M with the centring and weights kept implicit
+            return d[:, None] * (_dot(X, M) - x_mean @ M)
+
+        def AT_dot(N):
+            # A^T @ N with the centring and weights kept implicit
+            return _dot(X.T, d[:, None] * N) - np.outer(x_mean, d @ N)
+
+        if n_samples >= n_features:
+            lam, Q = np.linalg.eigh((G + G.T) / 2)
+            lam = np.maximum(lam, 0.0)
+            Cr = Q.T @ AT_dot(B)
+
+            def to_eig(U):
+                return Q.T @ U
+
+            def from_eig(U_eig):
+                return Q @ U_eig
+
+        else:
+            lam, E = np.linalg.eigh((K + K.T) / 2)
+            keep = lam > max(lam[-1], 0.0) * n_samples * np.finfo(X.dtype).eps
+            lam, E = lam[keep], E[:, keep]
+            root = np.sqrt(lam)
+            Cr = (E.T @ B) * root[:, None]
+
+            def to_eig(U):
+                return (E.T @ A_dot(U)) / root[:, None]
+
+            def from_eig(U_eig):
+                return AT_dot(E @ (U_eig / root[:, None]))
+
+        lam = np.ascontiguousarray(lam)
+        Cr = np.ascontiguousarray(Cr)
+        n_tasks = Y.shape[1]
+        if lam.size == 0 or np.linalg.norm(Cr, 2) <= alpha:
+            # Cr has the singular values of C, the loss gradient at W = 0.
+            return (
+                np.zeros((n_features, k)),
+                np.zeros((k, n_tasks)),
+                x_mean,
+                y_mean,
+                1,
+                0.0,
+            )
+        if U_prev is not None:
+            U0 = to_eig(U_prev)
+        else:
+            U0 = _initial_factor(Cr / (lam + alpha)[:, None], k, rng)
+
+        def evaluate(U_eig):
+            V = eigen_vstep(lam, Cr, U_eig, alpha)
+            value, grad = eigen_loss_grad(lam, Cr, U_eig, V)
+            return V, value, grad
+
+        def u_step(U_eig, V, grad):
+            return eigen_ustep(lam, Cr, V, alpha)
+
+        U_eig, V, n_iter, measure = _minimise(
+            np.ascontiguousarray(U0),
+            evaluate,
+            u_step,
+            0.0,
+            alpha,
+            self.max_iter,
+            self.tol,
+            self.verbose,
+        )
+        return from_eig(U_eig), V, x_mean, y_mean, n_iter, measure
+
+    def _fit_masked(
+        self, X, Y, mask, sw, observed_weight, k, alpha1, alpha2, U_prev, rng
+    ):
+        """Missing targets or an L1 part: ALS with matrix products over ``X``.
+
+        Each task is centred on its own observed samples (``X_mean[t]``,
+        ``y_mean[t]``); the centring of ``X`` stays implicit, so sparse ``X``
+        keeps its sparsity.
+        """
+        n_samples, n_features = X.shape
+        n_tasks = Y.shape[1]
+        inv_n = 1.0 / n_samples
+        W_obs = mask * sw[:, None]
+        Y0 = np.where(mask, Y, 0.0)
+        if self.fit_intercept:
+            y_mean = (W_obs * Y0).sum(axis=0) / observed_weight
+            X_mean = (_dot(X.T, W_obs) / observed_weight).T
+        else:
+            y_mean = np.zeros(n_tasks)
+            X_mean = np.zeros((n_tasks, n_features))
+        Yc = np.ascontiguousarray(np.where(mask, Y0 - y_mean, 0.0))
+        mask = np.ascontiguousarray(mask)
+        C = _dot(X.T, sw[:, None] * Yc) * inv_n
+
+        # Per-task variances of the features, for the Jacobi preconditioner
+        # and the diagonal ridge initialisation.
+        X_sq = X.multiply(X) if sp.issparse(X) else X * X
+        feature_var = np.maximum(
+            (_dot(X_sq.T, W_obs) * inv_n).T
+            - (observed_weight * inv_n)[:, None] * X_mean**2,
+            0.0,
+        )
+
+        def represent(U):
+            Z = np.ascontiguousarray(_dot(X, U))
+            zbar = np.ascontiguousarray(X_mean @ U)
+            return Z, zbar
+
+        def vstep(U):
+            Z, zbar = represent(U)
+            return masked_vstep(Z, zbar, Yc, mask, sw, alpha2, inv_n), Z, zbar
+
+        def loss_grad(V, Z, zbar):
+            c = np.einsum("tk,kt->t", zbar, V)
+            Q, value = masked_rows(Z, V, c, Yc, mask, sw, inv_n, True)
+            return _dot(X.T, Q), value
+
+        def hess(D, V):
+            Z, zbar = represent(D)
+            c = np.einsum("tk,kt->t", zbar, V)
+            Q, _ = masked_rows(Z, V, c, Yc, mask, sw, inv_n, False)
+            return _dot(X.T, Q)
+
+        if np.linalg.norm(C, 2) <= alpha2:
+            return (
+                np.zeros((n_features, k)),
+                np.zeros((k, n_tasks)),
+                X_mean,
+                y_mean,
+                1,
+                0.0,
+            )
+        if U_prev is not None:
+            U = U_prev
+        else:
+            W0 = C / (feature_var.T + alpha2)
+            U = _initial_factor(W0, k, rng)
+
+        lipschitz_X = None
+        if alpha1 > 0:
+            lipschitz_X = self._gram_norm(X, sw, inv_n, rng)
+
+        def evaluate(U):
+            V, Z, zbar = vstep(U)
+            grad, value = loss_grad(V, Z, zbar)
+            return V, value, grad
+
+        def u_step(U, V, grad):
+            if alpha1 == 0:
+                precond = feature_var.T @ (V.T**2) + alpha2
+                return _cg_ustep(U, V, grad + alpha2 * U, precond, alpha2, hess)
+            return _prox_ustep(U, V, C @ V.T, alpha1, alpha2, lipschitz_X, hess)
+
+        U, V, n_iter, measure = _minimise(
+            U, evaluate, u_step, alpha1, alpha2, self.max_iter, self.tol, self.verbose
+        )
+        return U, V, X_mean, y_mean, n_iter, measure
+
+    @staticmethod
+    def _gram_norm(X, sw, inv_n, rng):
+        """Largest eigenvalue of the weighted, globally centred Gram matrix.
+
+        It bounds the curvature of the loss in ``U`` (per-task centring only
+        lowers it), times ``||V||_2^2``. Power iteration.
+        """
+        x_mean = _dot(X.T, sw[:, None])[:, 0] * inv_n
+        d = np.sqrt(sw * inv_n)
+        v = rng.standard_normal((X.shape[1], 1))
+        value = 0.0
+        for _ in range(_POWER_ITERATIONS):
+            v /= np.linalg.norm(v)
+            Av = d[:, None] * (_dot(X, v) - x_mean @ v)
+            v = _dot(X.T, d[:, None] * Av) - np.outer(x_mean, d @ Av)
+            value = float(np.linalg.norm(v))
+            if value == 0.0:
+                break
+        return 1.01 * value
+
+    def predict(self, X):
+        """Predict every task for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Predictions; 1-D when the model was fit on a 1-D ``y``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        coef = self.coef_.astype(X.dtype, copy=False)
+        return safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the R^2 of each task on its observed entries.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets; NaN marks a target that is not observed and is
+            ignored. Tasks with fewer than two observed targets are skipped.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean R^2 over tasks.
+        """
+        y_pred = self.predict(X)
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+        check_consistent_length(y_pred, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y_pred)
+        if not np.isnan(y).any():
+            return float(r2_score(y, y_pred, sample_weight=sample_weight))
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y_pred = y_pred.reshape(Y.shape)
+        scores = []
+        for t in range(Y.shape[1]):
+            observed = ~np.isnan(Y[:, t])
+            if observed.sum() < 2:
+                continue
+            sw = None if sample_weight is None else sample_weight[observed]
+            scores.append(
+                r2_score(Y[observed, t], Y_pred[observed, t], sample_weight=sw)
+            )
+        return float(np.mean(scores)) if scores else float("nan")
+
+
+def _minimise(U, evaluate, u_step, alpha1, alpha2, max_iter, tol, verbose):
+    """Minimise ``f(U) = min_V F(U, V)``: the objective with ``V`` eliminated.
+
+    ``evaluate(U)`` returns the exact ridge heads ``V(U)``, the data-fit value
+    and its gradient in ``U``; by the envelope theorem that gradient plus the
+    penalty's is the gradient of ``f``. Without L1 part the iterations are
+    L-BFGS steps on ``f`` with an Armijo backtracking line search; the first
+    iteration, and any iteration whose line search fails, is an exact
+    alternating step ``U = u_step(U, V, grad)`` (which always lowers ``F``)
+    and restarts the L-BFGS memory. With an L1 part every iteration is an
+    alternating step (the U step is then a proximal lasso solve).
+
+    Returns
+    -------
+    U, V, n_iter, measure
+    """
+
+    def objective(U, V, loss):
+        value = loss + 0.5 * alpha2 * (np.vdot(U, U) + np.vdot(V, V))
+        if alpha1 > 0:
+            value += alpha1 * np.abs(U).sum()
+        return value
+
+    V, loss, grad_loss = evaluate(U)
+    value = objective(U, V, loss)
+    use_lbfgs = alpha1 == 0
+    s_hist, y_hist = [], []
+    measure = np.inf
+    n_iter = 0
+    for it in range(max_iter):
+        grad = grad_loss + alpha2 * U
+        accepted = False
+        if use_lbfgs and s_hist:
+            direction = -_lbfgs_direction(grad, s_hist, y_hist)
+            slope = np.vdot(grad, direction)
+            step = 1.0
+            if np.isfinite(slope) and slope < 0:
+                for _ in range(_LINE_SEARCH_STEPS):
+                    U_new = U + step * direction
+                    V_new, loss_new, grad_loss_new = evaluate(U_new)
+                    value_new = objective(U_new, V_new, loss_new)
+                    if value_new <= value + _ARMIJO * step * slope:
+                        accepted = True
+                        break
+                    step *= 0.5
+        if not accepted:
+            U_new = u_step(U, V, grad_loss)
+            V_new, loss_new, grad_loss_new = evaluate(U_new)
+            value_new = objective(U_new, V_new, loss_new)
+            s_hist.clear()
+            y_hist.clear()
+        if use_lbfgs:
+            s_vec = U_new - U
+            y_vec = grad_loss_new + alpha2 * U_new - grad
+            sy = np.vdot(s_vec, y_vec)
+            curvature_floor = 1e-10 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec)
+            if np.isfinite(sy) and sy > max(curvature_floor, 1e-250):
+                s_hist.append(s_vec)
+                y_hist.append(y_vec)
+                if len(s_hist) > _LBFGS_MEMORY:
+                    s_hist.pop(0)
+                    y_hist.pop(0)
+        U, V, loss, grad_loss, value = U_new, V_new, loss_new, grad_loss_new, value_new
+        measure = _relative_stationarity(grad_loss, U, alpha1, alpha2)
+        n_iter = it + 1
+        if verbose:
+            kind = "L-BFGS" if accepted else "alternating"
+            print(
+                f"iteration {n_iter} ({kind}): objective {value:.12e} "
+                f"(up to a constant), relative stationarity {measure:.3e}"
+            )
+        if measure <= tol:
+            break
+    return U, V, n_iter, measure
+
+
+def _lbfgs_direction(grad, s_hist, y_hist):
+    """L-BFGS two-loop recursion: approximate inverse Hessian times ``grad``."""
+    q = grad.copy()
+    rhos = [1.0 / np.vdot(y, s) for s, y in zip(s_hist, y_hist)]
+    alphas = []
+    for s, y, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rhos)):
+        a = rho * np.vdot(s, q)
+        alphas.append(a)
+        q -= a * y
+    s, y = s_hist[-1], y_hist[-1]
+    q *= np.vdot(s, y) / np.vdot(y, y)
+    for s, y, rho, a in zip(s_hist, y_hist, rhos, reversed(alphas)):
+        b = rho * np.vdot(y, q)
+        q += (a - b) * s
+    return q
+
+
+def _cg_ustep(U, V, grad, precond, alpha2, hess):
+    """U step without L1 part: preconditioned conjugate gradient from ``U``.
+
+    Solves ``H0(U) + alpha2 U = C V^T`` (``H0`` the Hessian of the loss in
+    ``U``) until the residual has dropped by ``_CG_RTOL``; every iterate lowers
+    the objective, so an early stop still makes progress.
+    """
+    U = U.copy()
+    r = -grad
+    r0 = np.linalg.norm(r)
+    if r0 == 0.0:
+        return U
+    z = r / precond
+    d = z
+    rz = np.vdot(r, z)
+    for _ in range(_CG_MAX_ITER):
+        Hd = hess(d, V) + alpha2 * d
+        curvature = np.vdot(d, Hd)
+        if not curvature > 0:
+            break
+        step = rz / curvature
+        U += step * d
+        r -= step * Hd
+        if np.linalg.norm(r) <= _CG_RTOL * r0:
+            break
+        z = r / precond
+        rz_new = np.vdot(r, z)
+        d = z + (rz_new / rz) * d
+        rz = rz_new
+    return U
+
+
+def _prox_ustep(U, V, CVt, alpha1, alpha2, lipschitz_X, hess):
+    """U step with an L1 part: accelerated proximal gradient from ``U``.
+
+    Minimises ``1/2 <U, H U> - <C V^T, U> + alpha1 ||U||_1`` with
+    ``H = H0 + alpha2 I``, step ``1 / (||G|| ||V||_2^2 + alpha2)``, restarting
+    the momentum when it points uphill.
+    """
+    lipschitz = lipschitz_X * np.linalg.norm(V, 2) ** 2 + alpha2
+    step = 1.0 / lipschitz
+    x = U.copy()
+    y = x
+    momentum = 1.0
+    first = None
+    for _ in range(_PROX_MAX_ITER):
+        grad = hess(y, V) + alpha2 * y - CVt
+        x_new = soft_threshold(y - step * grad, step * alpha1)
+        change = np.linalg.norm(x_new - x)
+        if first is None:
+            first = change
+        if np.vdot(y - x_new, x_new - x) > 0:  # gradient restart
+            momentum = 1.0
+        momentum_new = (1.0 + np.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
+        y = x_new + ((momentum - 1.0) / momentum_new) * (x_new - x)
+        x, momentum = x_new, momentum_new
+        if change <= _PROX_RTOL * first:
+            break
+    return x
