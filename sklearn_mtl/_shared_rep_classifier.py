@@ -260,7 +260,11 @@ class MultiTaskSharedRepClassifier(
         ``n_observed / (n_classes * weighted_class_count)`` computed over the
         task's observed labels (with sample weights). A dict ``{label:
         weight}`` applies to a single task; for several tasks pass a list
-        with one entry (dict, ``"balanced"`` or ``None``) per task.
+        with one entry (dict, ``"balanced"`` or ``None``) per task. Class
+        weights multiply the rescaled sample weights and are not rescaled
+        themselves (as in :class:`~sklearn.linear_model.LogisticRegression`),
+        so multiplying all of them by ``c`` acts like dividing ``alpha`` by
+        ``c``.
 
     warm_start : bool, default=False
         When True, reuse the solution of the previous call to ``fit`` as the
@@ -351,12 +355,12 @@ class MultiTaskSharedRepClassifier(
     >>> Y[:10, 1] = np.nan  # labels missing for the second task
     >>> clf = MultiTaskSharedRepClassifier(n_components=1, random_state=0)
     >>> clf.fit(X, Y).predict(X[:2])
-    array([[0., 0., 0.],
-           [1., 0., 0.]])
+    array([[0., 0., 1.],
+           [1., 1., 0.]])
     >>> clf.transform(X).shape
     (60, 1)
     >>> round(clf.score(X, Y), 2)
-    0.97
+    0.98
     """
 
     _parameter_constraints: dict = {
@@ -757,8 +761,10 @@ class MultiTaskSharedRepClassifier(
             return l1_reg * np.abs(x[:n_U]).sum()
 
         def prox_step(y, lipschitz):
+            # The step size only shrinks: near the optimum the sufficient
+            # decrease test compares objective values at rounding level, and
+            # letting it grow back would accept steps on noise and oscillate.
             f_y, g_y = objective.value_and_grad(y)
-            lipschitz = max(0.5 * lipschitz, 1e-12)
             while True:
                 x_new = y - g_y / lipschitz
                 if l1_reg > 0:
@@ -769,17 +775,25 @@ class MultiTaskSharedRepClassifier(
                 d = x_new - y
                 f_new = objective.value(x_new)
                 bound = f_y + g_y @ d + 0.5 * lipschitz * (d @ d)
-                if f_new <= bound + 1e-12 * abs(f_y) or lipschitz > 1e20:
+                if f_new <= bound or lipschitz > 1e20:
                     break
                 lipschitz *= 2.0
             measure = lipschitz * np.max(np.abs(d)) if d.size else 0.0
             return x_new, f_new + nonsmooth(x_new), lipschitz, measure
 
+        # Initial Lipschitz estimate: the curvature along the gradient at x0.
+        _, g0 = objective.value_and_grad(x0)
+        g_norm = np.linalg.norm(g0)
+        lipschitz = 1.0
+        if g_norm > 0:
+            h = 1e-4 * max(np.linalg.norm(x0), 1.0) / g_norm
+            _, g1 = objective.value_and_grad(x0 - h * g0)
+            lipschitz = max(np.linalg.norm(g1 - g0) / (h * g_norm), 1e-8)
+
         x = x0
         x_prev = x0
         F_x = objective.value(x) + nonsmooth(x)
         t = 1.0
-        lipschitz = 1.0
         measure = np.inf
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):
