@@ -18,6 +18,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
+from threadpoolctl import ThreadpoolController
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -53,6 +54,21 @@ _ARMIJO = 1e-4
 # Initial directions that the ridge fit does not span are drawn at random with
 # this size relative to the leading one.
 _RANDOM_INIT_SCALE = 1e-3
+_THREADPOOL_CONTROLLER = None
+
+
+def _serial_lapack():
+    """Run the small dense factorisations (eigh, SVD) on one BLAS thread.
+
+    On matrices of a few hundred rows, multi-threaded LAPACK spends its time
+    synchronising, and on a busy machine it can be 10 to 100 times slower
+    than one thread. The large products with ``X`` stay multi-threaded.
+    """
+    global _THREADPOOL_CONTROLLER
+    if _THREADPOOL_CONTROLLER is None:
+        # inspecting the loaded libraries costs milliseconds: do it once
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _dot(A, M):
@@ -500,6 +516,7 @@ class MultiTaskSharedRepRegressor(
             y_mean = np.zeros(Y.shape[1])
         B = (Y - y_mean) * d[:, None]
 
+        C = None
         if sp.issparse(X):
             Xd = sp.diags(d.astype(X.dtype)) @ X
             Xd_mean = _dot(Xd, x_mean[:, None])[:, 0]
@@ -514,16 +531,18 @@ class MultiTaskSharedRepRegressor(
                     + (x_mean @ x_mean) * np.outer(d, d)
                 )
         else:
+            # A_s = a_scale * A is the centred design with rows scaled by d
             A = X - x_mean.astype(X.dtype) if self.fit_intercept else X
             if np.any(sw != 1.0):
                 A = A * d.astype(X.dtype)[:, None]
-                scale = 1.0
+                a_scale = 1.0
             else:
-                scale = inv_n
+                a_scale = np.sqrt(inv_n)
             if n_samples >= n_features:
-                G = np.asarray(A.T @ A, dtype=np.float64) * scale
+                G = np.asarray(A.T @ A, dtype=np.float64) * a_scale**2
+                C = _dot(A.T, B) * a_scale
             else:
-                K = np.asarray(A @ A.T, dtype=np.float64) * scale
+                K = np.asarray(A @ A.T, dtype=np.float64) * a_scale**2
 
         def A_dot(M):
             # A @ M with the centring and weights kept implicit
@@ -534,9 +553,10 @@ class MultiTaskSharedRepRegressor(
             return _dot(X.T, d[:, None] * N) - np.outer(x_mean, d @ N)
 
         if n_samples >= n_features:
-            lam, Q = np.linalg.eigh((G + G.T) / 2)
+            with _serial_lapack():
+                lam, Q = np.linalg.eigh((G + G.T) / 2)
             lam = np.maximum(lam, 0.0)
-            Cr = Q.T @ AT_dot(B)
+            Cr = Q.T @ (AT_dot(B) if C is None else C)
 
             def to_eig(U):
                 return Q.T @ U
@@ -545,7 +565,8 @@ class MultiTaskSharedRepRegressor(
                 return Q @ U_eig
 
         else:
-            lam, E = np.linalg.eigh((K + K.T) / 2)
+            with _serial_lapack():
+                lam, E = np.linalg.eigh((K + K.T) / 2)
             keep = lam > max(lam[-1], 0.0) * n_samples * np.finfo(X.dtype).eps
             lam, E = lam[keep], E[:, keep]
             root = np.sqrt(lam)
@@ -560,7 +581,9 @@ class MultiTaskSharedRepRegressor(
         lam = np.ascontiguousarray(lam)
         Cr = np.ascontiguousarray(Cr)
         n_tasks = Y.shape[1]
-        if lam.size == 0 or np.linalg.norm(Cr, 2) <= alpha:
+        with _serial_lapack():
+            zero_solution = lam.size == 0 or np.linalg.norm(Cr, 2) <= alpha
+        if zero_solution:
             # Cr has the singular values of C, the loss gradient at W = 0.
             return (
                 np.zeros((n_features, k)),
@@ -573,7 +596,8 @@ class MultiTaskSharedRepRegressor(
         if U_prev is not None:
             U0 = to_eig(U_prev)
         else:
-            U0 = _initial_factor(Cr / (lam + alpha)[:, None], k, rng)
+            with _serial_lapack():
+                U0 = _initial_factor(Cr / (lam + alpha)[:, None], k, rng)
 
         def evaluate(U_eig):
             V = eigen_vstep(lam, Cr, U_eig, alpha)
@@ -583,16 +607,17 @@ class MultiTaskSharedRepRegressor(
         def u_step(U_eig, V, grad):
             return eigen_ustep(lam, Cr, V, alpha)
 
-        U_eig, V, n_iter, measure = _minimise(
-            np.ascontiguousarray(U0),
-            evaluate,
-            u_step,
-            0.0,
-            alpha,
-            self.max_iter,
-            self.tol,
-            self.verbose,
-        )
+        with _serial_lapack():
+            U_eig, V, n_iter, measure = _minimise(
+                np.ascontiguousarray(U0),
+                evaluate,
+                u_step,
+                0.0,
+                alpha,
+                self.max_iter,
+                self.tol,
+                self.verbose,
+            )
         return from_eig(U_eig), V, x_mean, y_mean, n_iter, measure
 
     def _fit_masked(
@@ -648,7 +673,9 @@ class MultiTaskSharedRepRegressor(
             Q, _ = masked_rows(Z, V, c, Yc, mask, sw, inv_n, False)
             return _dot(X.T, Q)
 
-        if np.linalg.norm(C, 2) <= alpha2:
+        with _serial_lapack():
+            zero_solution = np.linalg.norm(C, 2) <= alpha2
+        if zero_solution:
             return (
                 np.zeros((n_features, k)),
                 np.zeros((k, n_tasks)),
@@ -661,7 +688,8 @@ class MultiTaskSharedRepRegressor(
             U = U_prev
         else:
             W0 = C / (feature_var.T + alpha2)
-            U = _initial_factor(W0, k, rng)
+            with _serial_lapack():
+                U = _initial_factor(W0, k, rng)
 
         lipschitz_X = None
         if alpha1 > 0:
