@@ -1,10 +1,14 @@
 """Regularised and multi-task linear models for scikit-learn."""
 
 from ._regularized import RegularizedGDRegressor
+from ._shared_rep import MultiTaskSharedRepRegressor
+from ._shared_rep_classifier import MultiTaskSharedRepClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "MultiTaskSharedRepClassifier",
+    "MultiTaskSharedRepRegressor",
     "RegularizedGDRegressor",
     "__version__",
 ]
