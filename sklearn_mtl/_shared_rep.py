@@ -37,10 +37,9 @@ from ._kernels._shared_rep import (
 )
 
 # The eigenbasis solver (fully observed targets, no L1 part) diagonalises the
-# Gram matrix in the smaller of feature and sample space: allowed while that
-# space has at most this dimension and the factor stored for it stays small.
+# Gram matrix in the smaller of feature and sample space, while that space has
+# at most this dimension (an O(dim^3) factorisation, O(dim^2) memory).
 _EIGEN_MAX_DIM = 3000
-_EIGEN_MAX_ENTRIES = 20_000_000
 # Inner solvers of the U step on the general path.
 _CG_MAX_ITER = 25
 _CG_RTOL = 1e-2
@@ -314,8 +313,8 @@ class MultiTaskSharedRepRegressor(
         never centred explicitly.
 
     max_iter : int, default=1000
-        Maximum number of iterations, each an exact minimisation over ``U``
-        followed by one over ``V``.
+        Maximum number of iterations (see Notes: each is an L-BFGS step or an
+        alternating step on ``U``, followed by the exact ``V`` step).
 
     tol : float, default=1e-4
         Stopping tolerance on the relative stationarity (see Notes).
@@ -348,7 +347,8 @@ class MultiTaskSharedRepRegressor(
         The task heads ``V^T``, so that ``coef_ = heads_ @ components_``.
 
     n_iter_ : int
-        Number of iterations run.
+        Number of iterations run (1 when the zero solution is detected at
+        once).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -366,19 +366,35 @@ class MultiTaskSharedRepRegressor(
 
     Notes
     -----
-    **Solver.** Alternating exact minimisation. The V step solves one
-    ``k x k`` ridge system per task. With fully observed targets and
-    ``l1_ratio=0`` the U step is the Sylvester equation
+    **Solver.** The intercepts are eliminated by centring (each task on its
+    own observed samples) and, for a given ``U``, the heads ``V`` by an exact
+    ridge step (one ``k x k`` system per task). What remains is a smooth
+    function of ``U`` alone, minimised by L-BFGS with an Armijo line search
+    (by the envelope theorem its gradient is the gradient of the objective in
+    ``U`` at the optimal ``V``). The first iteration, and any iteration whose
+    line search fails, is an exact alternating step instead: with fully
+    observed targets the ``U`` step is the Sylvester equation
     ``G U (V V^T) + alpha U = C V^T`` (``G`` the weighted centred Gram
-    matrix, ``C = X^T S Y / n``), solved exactly in the eigenbasis of ``G``,
-    which is computed once: every iteration then costs ``O(p k T)``
-    independently of ``n``. With missing targets the U step is a
-    ``(n_features * k)`` linear system solved by Jacobi-preconditioned
-    conjugate gradient over matrix products with ``X`` restricted to the
-    observed entries; with ``l1_ratio > 0`` it is a lasso problem solved by
-    accelerated proximal gradient (soft-thresholding). The initial ``U`` holds
-    the leading left singular vectors of a ridge fit (fully observed) or of a
-    diagonal ridge fit (missing targets), so it does not depend on luck.
+    matrix, ``C = X^T S Y / n``), solved exactly; with missing targets it is
+    an ``(n_features * k)`` linear system, solved by Jacobi-preconditioned
+    conjugate gradient over products with ``X`` restricted to the observed
+    entries. With ``l1_ratio > 0`` every iteration is an alternating step
+    whose ``U`` step is a lasso problem, solved by accelerated proximal
+    gradient (soft-thresholding).
+
+    With fully observed targets, ``l1_ratio=0`` and ``min(n_samples,
+    n_features) <= 3000`` everything runs in the eigenbasis of ``G``,
+    computed once from ``X^T X`` (or ``X X^T`` when ``n_samples <
+    n_features``): an iteration then costs ``O(min(n, p) k T)`` whatever
+    ``n``, so a fit costs about as much as one ridge fit. Otherwise each
+    iteration costs a few products with ``X`` (sparse ``X`` stays sparse).
+
+    The initial ``U`` holds the leading left singular vectors of a ridge fit
+    (fully observed targets) or of a diagonal ridge fit (missing targets),
+    scaled by the square roots of the singular values, so it does not depend
+    on luck; ``random_state`` only seeds the directions that fit does not
+    span. When the spectral norm of ``C`` is at most ``alpha * (1 -
+    l1_ratio)`` the solution is exactly zero and is returned at once.
 
     **Stopping rule.** After each V step the gradient in ``V`` is zero and the
     fit stops when the relative stationarity
@@ -457,12 +473,7 @@ class MultiTaskSharedRepRegressor(
 
         fully_observed = bool(mask.all())
         small = min(n_samples, n_features)
-        if (
-            fully_observed
-            and alpha1 == 0
-            and small <= _EIGEN_MAX_DIM
-            and small * n_features <= _EIGEN_MAX_ENTRIES
-        ):
+        if fully_observed and alpha1 == 0 and small <= _EIGEN_MAX_DIM:
             U, V, x_mean, y_mean, n_iter, measure = self._fit_eigen(
                 X, Y, sw, k, alpha2, U_prev, rng
             )
