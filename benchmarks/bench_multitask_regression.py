@@ -52,7 +52,7 @@ from sklearn_mtl import MultiTaskSharedRepRegressor
 from sklearn_mtl.datasets import make_low_rank_tasks
 
 RESULTS = Path(__file__).parent / "results"
-ALPHAS_OURS = np.logspace(-3, 0, 7)
+ALPHAS_OURS = np.logspace(-3, 1, 9)
 ALPHAS_RIDGE = np.logspace(-2, 4, 25)
 
 
@@ -105,7 +105,8 @@ def per_task_ridge_predict(X, Y, X_test):
 def generalisation(n_samples, n_features, n_tasks, rank, seeds, quick):
     """Experiment 1: fully observed, n < p."""
     cv = KFold(3, shuffle=True, random_state=0)
-    rank_grid = [1, 2, 4, 8]
+    # None: no rank constraint, the trace-norm problem
+    rank_grid = [1, 2, 4, 8, None]
     names = [
         "MultiTaskSharedRepRegressor (GridSearchCV: alpha, n_components)",
         "RidgeCV(alpha_per_target=True)",
@@ -256,6 +257,15 @@ def write_report(args, setup1, scores1, setup2, scores2, setup3, rows3, path):
             f"| {name} | {cpu:.3f} | {cpu / ridge_cpu:.2f} | {wall:.3f} "
             f"| {wall / ridge_wall:.2f} | {r2:.4f} |"
         )
+    ours = next(name for name in rows3 if name.startswith("MultiTask"))
+    mlp = next(name for name in rows3 if name.startswith("MLP"))
+    lines += [
+        "",
+        f"Ours reaches test R^2 {rows3[ours][2]:.4f} (MLP: {rows3[mlp][2]:.4f}) "
+        f"in {rows3[ours][0] / ridge_cpu:.2f}x the CPU time of Ridge "
+        f"({rows3[ours][1] / ridge_wall:.2f}x its wall-clock time); the MLP "
+        f"needs {rows3[mlp][0] / rows3[ours][0]:.1f}x our CPU time.",
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -280,13 +290,16 @@ def plot(scores1, scores2, rows3, path):
         ax.set_title(title)
     names = list(rows3)
     ax = axes[2]
-    ax.scatter([rows3[n][0] for n in names], [rows3[n][2] for n in names])
-    for n in names:
-        ax.annotate(n.split("(")[0], (rows3[n][0], rows3[n][2]), fontsize=8)
+    ax.barh(range(len(names)), [rows3[n][0] for n in names], color="C1")
+    ax.set_yticks(
+        range(len(names)),
+        [f"{n.split('(')[0]}\nR^2 = {rows3[n][2]:.4f}" for n in names],
+    )
+    ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("CPU time of one fit (s, one BLAS thread)")
-    ax.set_ylabel("mean test R^2")
-    ax.set_title("n=20000, p=500, T=100, rank 8")
+    ax.set_title("speed, large fully observed problem")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -379,6 +379,32 @@ def test_l1_ratio_selects_shared_features():
     assert sparse_rows.score(X, Y) > 0.9
 
 
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csc_matrix])
+def test_l1_ratio_sparse_equals_dense(container):
+    X, Y = low_rank_data(missing=0.2, seed=27)
+    X[np.abs(X) < 0.5] = 0.0
+    params = dict(n_components=2, alpha=0.1, l1_ratio=0.3, tol=1e-8, random_state=0)
+    dense = MultiTaskSharedRepRegressor(**params).fit(X, Y)
+    sparse = MultiTaskSharedRepRegressor(**params).fit(container(X), Y)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-5, atol=1e-7)
+    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_large_alpha_gives_zero_coef(missing):
+    # alpha above the spectral norm of X^T Y / n (centred): W = 0 is optimal.
+    X, Y = low_rank_data(missing=missing, seed=28)
+    reg = MultiTaskSharedRepRegressor(alpha=1e3).fit(X, Y)
+    assert_allclose(reg.coef_, 0.0)
+    assert_allclose(reg.intercept_, np.nanmean(Y, axis=0))
+
+
+def test_verbose_prints_progress(capsys):
+    X, Y = low_rank_data(seed=29)
+    MultiTaskSharedRepRegressor(alpha=0.05, verbose=1).fit(X, Y)
+    assert "relative stationarity" in capsys.readouterr().out
+
+
 def test_n_components_none_is_full_rank_bound():
     X, Y = low_rank_data(p=15, T=8)
     reg = MultiTaskSharedRepRegressor(alpha=0.05).fit(X, Y)
