@@ -544,6 +544,11 @@ class MultiTaskSharedRepClassifier(
                     "Drop the task or provide labels."
                 )
             labels = _as_labels(column[mask], where)
+            if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+                raise ValueError(
+                    f"Input y contains infinity in {where}; labels must be "
+                    "finite (NaN marks a missing label)."
+                )
             kind = type_of_target(labels, input_name="y")
             if kind not in ("binary", "multiclass"):
                 raise ValueError(

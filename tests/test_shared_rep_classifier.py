@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
 from sklearn_mtl import MultiTaskSharedRepClassifier
 from sklearn_mtl._kernels._shared_rep_logistic import (
@@ -22,6 +23,16 @@ from sklearn_mtl._kernels._shared_rep_logistic import (
 )
 from sklearn_mtl._shared_rep_classifier import _Objective
 from sklearn_mtl.datasets import make_low_rank_classification_tasks
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Single-threaded BLAS: these problems are tiny, and on a loaded 2-core
+    machine multi-threaded OpenBLAS calls inside L-BFGS mostly wait for
+    threads (40x slower fits)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
 
 # Tight enough that the sample-weight equivalence checks hold to 1e-7; alpha is
 # large enough for the optimum to be well conditioned on their 15 x 30 problem.
@@ -564,6 +575,8 @@ def test_bad_targets():
     # as one class if the others have zero weight.
     with pytest.raises(ValueError, match="y has only one class"):
         clf.fit(X, Y[:, 0], sample_weight=(Y[:, 0] == 1).astype(float))
+    with pytest.raises(ValueError, match="Input y contains infinity in task 0"):
+        clf.fit(X, np.where(np.arange(len(Y))[:, None] == 0, np.inf, Y))
     unobserved = Y.copy()
     unobserved[:, 3] = np.nan
     with pytest.raises(ValueError, match="task 3 .* has no observed label"):
