@@ -18,7 +18,6 @@ from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
-from threadpoolctl import ThreadpoolController
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -26,6 +25,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import ThreadpoolController
 
 from ._kernels._shared_rep import (
     eigen_loss_grad,
@@ -142,6 +142,27 @@ def _initial_factor(W0, n_components, rng):
             _RANDOM_INIT_SCALE * np.sqrt(top / dim)
         )
     return U0
+
+
+def _revive_columns(U, rng):
+    """Warm-start factor with its (near-)zero columns redrawn small at random.
+
+    A zero column of ``U`` is a saddle that no iteration leaves, so the
+    components a previous fit switched off (e.g. at a larger ``alpha``) get a
+    small random direction back. Returns None if ``U`` is zero altogether (the
+    caller then starts cold).
+    """
+    norms = np.linalg.norm(U, axis=0)
+    top = norms.max() if norms.size else 0.0
+    if top == 0.0:
+        return None
+    dead = norms <= top * 1e-8
+    if dead.any():
+        U = U.copy()
+        U[:, dead] = rng.standard_normal((U.shape[0], int(dead.sum()))) * (
+            _RANDOM_INIT_SCALE * top / np.sqrt(U.shape[0])
+        )
+    return U
 
 
 def _relative_stationarity(grad_loss, U, alpha1, alpha2):
@@ -508,7 +529,7 @@ class MultiTaskSharedRepRegressor(
         return self
 
     def _fit_eigen(self, X, Y, sw, k, alpha, U_prev, rng):
-        """Fully observed targets, ``l1_ratio=0``: ALS in the Gram eigenbasis.
+        """Fully observed targets, ``l1_ratio=0``: solve in the Gram eigenbasis.
 
         With ``A = diag(sqrt(s / n)) (X - 1 x_mean^T)`` the loss is
         ``1/2 ||A W - B||^2`` (``B`` the centred, weighted targets). When
@@ -604,9 +625,8 @@ class MultiTaskSharedRepRegressor(
                 1,
                 0.0,
             )
-        if U_prev is not None:
-            U0 = to_eig(U_prev)
-        else:
+        U0 = None if U_prev is None else _revive_columns(to_eig(U_prev), rng)
+        if U0 is None:
             with _serial_lapack():
                 U0 = _initial_factor(Cr / (lam + alpha)[:, None], k, rng)
 
@@ -695,9 +715,8 @@ class MultiTaskSharedRepRegressor(
                 1,
                 0.0,
             )
-        if U_prev is not None:
-            U = U_prev
-        else:
+        U = None if U_prev is None else _revive_columns(U_prev, rng)
+        if U is None:
             W0 = C / (feature_var.T + alpha2)
             with _serial_lapack():
                 U = _initial_factor(W0, k, rng)

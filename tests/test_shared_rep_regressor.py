@@ -283,6 +283,20 @@ def test_warm_start(missing):
     assert_allclose(reg.coef_, cold.coef_, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_warm_start_from_switched_off_components(missing):
+    # A path of decreasing alpha: the first fit is zero, or has fewer active
+    # components than the next needs; warm starts must still reach the optimum.
+    X, Y = low_rank_data(missing=missing, seed=30)
+    reg = MultiTaskSharedRepRegressor(alpha=1e3, tol=1e-9, warm_start=True)
+    reg.fit(X, Y)
+    assert_allclose(reg.coef_, 0.0)
+    for alpha in [0.5, 0.05]:
+        reg.set_params(alpha=alpha).fit(X, Y)
+        _, _, ref_value = trace_norm_reference(X, Y, alpha)
+        assert fitted_objective(reg, X, Y, alpha) == pytest.approx(ref_value, rel=1e-4)
+
+
 def test_warm_start_ignored_when_shapes_change():
     X, Y = low_rank_data(seed=10)
     reg = MultiTaskSharedRepRegressor(n_components=2, warm_start=True, alpha=0.05)
