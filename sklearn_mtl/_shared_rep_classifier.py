@@ -331,6 +331,12 @@ class MultiTaskSharedRepClassifier(
     return a single ``(n_samples, n_tasks)`` probability array, which cannot
     hold tasks with different numbers of classes.
 
+    **Model selection with missing labels.** Pass an explicit splitter such as
+    ``cv=KFold(5)`` to :class:`~sklearn.model_selection.GridSearchCV`: for a
+    classifier, an integer ``cv`` asks ``type_of_target`` whether to stratify,
+    and it rejects NaN labels. The default scorer is :meth:`score`, the mean
+    per-task accuracy on the observed labels.
+
     **Degenerate tasks.** A task with no observed label, or whose observed
     labels (with positive weight) all belong to one class, raises a
     ``ValueError`` naming the task: its intercept would have no finite
@@ -893,7 +899,7 @@ class MultiTaskSharedRepClassifier(
         return np.asarray(safe_sparse_dot(X, self.components_.T))
 
     def decision_function(self, X):
-        """Scores of each task's head.
+        """Compute the scores of each task's head.
 
         Parameters
         ----------

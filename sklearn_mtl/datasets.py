@@ -221,11 +221,14 @@ def make_low_rank_classification_tasks(
     Returns
     -------
     X_train : ndarray of shape (n_samples, n_features)
+        Training features.
     X_test : ndarray of shape (n_test_samples, n_features)
+        Test features.
     Y_train : ndarray of shape (n_samples, n_tasks)
         Float labels in ``0, ..., n_classes[t] - 1``; NaN where a label is
         missing (``missing_fraction > 0``).
     Y_test : ndarray of shape (n_test_samples, n_tasks)
+        Test labels, never missing.
     coef : list of ndarray of shape (n_classes[t], n_features)
         Only if ``return_coef`` is True.
     intercept : list of ndarray of shape (n_classes[t],)
