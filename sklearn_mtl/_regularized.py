@@ -29,7 +29,10 @@ _POWER_ITERATIONS = 30
 _WS_P0 = 10
 _WS_INNER_RATIO = 0.3
 _ANDERSON_K = 5
-_GRAM_RATIO = 1
+_GRAM_RATIO = 0
+# Zero coefficients whose optimality condition holds with a margin (relative
+# to l1_reg) stay out of the working set.
+_WS_MARGIN = 0.0
 
 
 def _l1_ratio_of(penalty, l1_ratio):
@@ -44,7 +47,9 @@ def _l1_ratio_of(penalty, l1_ratio):
 class _Design:
     """The centred, row-weighted design ``A`` in the form the kernels take.
 
-    Dense ``X`` is centred and weighted in a copy. Sparse ``X`` is converted to
+    Dense ``X`` is centred and weighted in a Fortran-ordered copy, except when
+    it is already Fortran-ordered and unweighted: it is then used as is with
+    the centring implicit (``offset``). Sparse ``X`` is converted to
     CSC with its rows scaled by ``sqrt(sample_weight)`` (same sparsity) and its
     centring kept implicit through ``offset`` and ``row_scale``.
     """
@@ -65,14 +70,23 @@ class _Design:
             self.offset = X_offset.astype(dtype)
         else:
             self.is_sparse = False
-            # Fortran order: the coordinate solvers read columns.
-            self.X = np.asfortranarray(
-                (X - X_offset.astype(dtype)) * self.row_scale[:, None], dtype=dtype
-            )
             self.data = np.empty(0, dtype=dtype)
             self.indices = empty_index
             self.indptr = empty_index
-            self.offset = np.zeros(X.shape[1], dtype=dtype)
+            unweighted = bool(np.all(sqrt_sw == 1.0))
+            if unweighted and X.flags.f_contiguous and X.dtype == dtype:
+                # No copy: the kernels read columns and centre implicitly.
+                self.X = X
+                self.offset = X_offset.astype(dtype)
+            else:
+                # One copy, centred (and row-weighted), in Fortran order: the
+                # coordinate solvers read columns.
+                A = np.empty(X.shape, dtype=dtype, order="F")
+                np.subtract(X, X_offset.astype(dtype), out=A)
+                if not unweighted:
+                    A *= self.row_scale[:, None]
+                self.X = A
+                self.offset = np.zeros(X.shape[1], dtype=dtype)
 
     @property
     def arrays(self):
@@ -99,6 +113,49 @@ class _Design:
         return design_sq_norm(*self.arrays, start, _POWER_ITERATIONS)
 
 
+def _prepare(X, y, sample_weight, fit_intercept):
+    """Weights, centring and the design for validated ``X`` and ``y``.
+
+    Returns ``(design, Y_c, X_offset, Y_offset)`` where ``Y_c`` is
+    ``(n_samples, n_targets)``, centred and row-weighted by ``sqrt(s)``, in
+    ``X``'s dtype, and the offsets are float64 (zero without an intercept).
+    """
+    n_samples, n_features = X.shape
+    Y = np.asarray(y, dtype=X.dtype).reshape(n_samples, -1)
+    n_targets = Y.shape[1]
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    sample_weight = sample_weight * (n_samples / sample_weight.sum())
+    if fit_intercept:
+        X_offset = np.asarray(safe_sparse_dot(sample_weight, X)).ravel() / n_samples
+        Y_offset = sample_weight @ Y.astype(np.float64) / n_samples
+    else:
+        X_offset = np.zeros(n_features)
+        Y_offset = np.zeros(n_targets)
+    sqrt_sw = np.sqrt(sample_weight)
+    design = _Design(X, X_offset, sqrt_sw)
+    Y_c = np.asfortranarray(((Y - Y_offset) * sqrt_sw[:, None]).astype(X.dtype))
+    return design, Y_c, X_offset, Y_offset
+
+
+def _solve_to_tol(design, y, w, l1_reg, l2_reg, positive, max_iter, tol):
+    """Solve for one (centred, weighted) target with sklearn's tolerance scaling.
+
+    Returns ``(gap, n_iter, abs_tol)``, n-scaled.
+    """
+    y_norm2 = float(np.dot(y.astype(np.float64), y))
+    if y_norm2 == 0.0 and not np.any(w):
+        return 0.0, 1, 0.0
+    # Scale-free floor: the gap cannot be resolved below rounding error.
+    eps = np.finfo(y.dtype).eps
+    abs_tol = max(tol, 10 * eps) * y_norm2 if y_norm2 > 0 else 10 * eps
+    gap, n_iter = _run_solver(
+        design, y, w, l1_reg, l2_reg, bool(positive), int(max_iter), abs_tol
+    )
+    return gap, n_iter, abs_tol
+
+
 def _run_solver(design, y, w, l1_reg, l2_reg, positive, max_iter, tol):
     """Solve the n-scaled problem for one target from ``w`` (in place).
 
@@ -123,6 +180,7 @@ def _run_solver(design, y, w, l1_reg, l2_reg, positive, max_iter, tol):
             _WS_INNER_RATIO,
             _ANDERSON_K,
             _GRAM_RATIO,
+            _WS_MARGIN,
         )
         return gap, n_iter
     if not hasattr(design, "_lipschitz"):
@@ -288,25 +346,12 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
         )
-        y = np.asarray(y, dtype=X.dtype)
         n_samples, n_features = X.shape
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        single_target = np.ndim(y) == 1
+        design, Y_c, X_offset, Y_offset = _prepare(
+            X, y, sample_weight, self.fit_intercept
         )
-        sample_weight = sample_weight * (n_samples / sample_weight.sum())
-
-        single_target = y.ndim == 1
-        Y = y.reshape(n_samples, -1)
-        n_targets = Y.shape[1]
-
-        if self.fit_intercept:
-            X_offset = np.asarray(safe_sparse_dot(sample_weight, X)).ravel() / n_samples
-            Y_offset = sample_weight @ Y.astype(np.float64) / n_samples
-        else:
-            X_offset = np.zeros(n_features)
-            Y_offset = np.zeros(n_targets)
-        sqrt_sw = np.sqrt(sample_weight)
-        design = _Design(X, X_offset, sqrt_sw)
+        n_targets = Y_c.shape[1]
 
         l1_ratio = _l1_ratio_of(self.penalty, self.l1_ratio)
         alpha = 0.0 if self.penalty is None else float(self.alpha)
@@ -317,7 +362,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         dual_gap = np.empty(n_targets)
         n_iter = np.empty(n_targets, dtype=np.int64)
         for k in range(n_targets):
-            y_k = ((Y[:, k] - Y_offset[k]) * sqrt_sw).astype(X.dtype)
+            y_k = Y_c[:, k]
             w = coef_init[k].astype(X.dtype, copy=True)
             gap, n_iter[k] = self._solve(design, y_k, w, l1_reg, l2_reg)
             coef[k] = w
@@ -358,14 +403,8 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         Returns the n-scaled duality gap and the number of iterations.
         """
-        y_norm2 = float(np.dot(y.astype(np.float64), y))
-        if y_norm2 == 0.0 and not np.any(w):
-            return 0.0, 1
-        # Scale-free floor: the gap cannot be resolved below rounding error.
-        eps = np.finfo(y.dtype).eps
-        tol = max(self.tol, 10 * eps) * y_norm2 if y_norm2 > 0 else 10 * eps
-        gap, n_iter = _run_solver(
-            design, y, w, l1_reg, l2_reg, bool(self.positive), int(self.max_iter), tol
+        gap, n_iter, tol = _solve_to_tol(
+            design, y, w, l1_reg, l2_reg, self.positive, self.max_iter, self.tol
         )
         if gap > tol:
             warnings.warn(

@@ -22,7 +22,7 @@ def _half_sq_norm(v):
     return 0.5 * acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def enet_fista(
     X,
     data,

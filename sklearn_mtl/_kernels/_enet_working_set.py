@@ -29,7 +29,36 @@ from .._penalties import enet_duality_gap, enet_prox_coordinate
 from ._design import design_tdot
 
 
-@njit(cache=True)
+# Reassociation lets LLVM vectorise the dense column dot products (as BLAS
+# would); no assumption on NaN or infinity is made.
+_FAST = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot_col(X, j, r):
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += X[i, j] * r[i]
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot_col_centred(X, j, off, row_scale, r):
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += (X[i, j] - off * row_scale[i]) * r[i]
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _sq_norm(r):
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += float(r[i]) * r[i]
+    return acc
+
+
+@njit(cache=True, nogil=True)
 def column_stats(X, data, indices, indptr, offset, row_scale, is_sparse):
     """``(||A_j||^2, X_j @ row_scale)`` for every column, in float64."""
     n_features = offset.shape[0]
@@ -47,13 +76,16 @@ def column_stats(X, data, indices, indptr, offset, row_scale, is_sparse):
                 v = float(data[k])
                 acc += v * v
                 acc_s += v * row_scale[indices[k]]
+            off = float(offset[j])
+            norms2[j] = max(acc - 2.0 * off * acc_s + off * off * nrs, 0.0)
         else:
+            off = float(offset[j])
             for i in range(n_samples):
                 v = float(X[i, j])
-                acc += v * v
                 acc_s += v * row_scale[i]
-        off = float(offset[j])
-        norms2[j] = max(acc - 2.0 * off * acc_s + off * off * nrs, 0.0)
+                v -= off * row_scale[i]
+                acc += v * v
+            norms2[j] = acc
         xs[j] = acc_s
     return norms2, xs
 
@@ -132,10 +164,20 @@ def _anderson_weights(hist_w, n_rows):
 
 @njit(cache=True)
 def _select_top(scores, k):
-    """Indices (sorted) of the ``k`` largest scores."""
+    """Indices (sorted) of the ``k`` largest scores, leaving out ``-inf`` ones."""
     p = scores.shape[0]
-    if k >= p:
-        return np.arange(p)
+    n_finite = 0
+    for j in range(p):
+        if scores[j] > -np.inf:
+            n_finite += 1
+    if k >= n_finite:
+        ws = np.empty(n_finite, dtype=np.int64)
+        m = 0
+        for j in range(p):
+            if scores[j] > -np.inf:
+                ws[m] = j
+                m += 1
+        return ws
     neg = -scores
     thr = np.partition(neg, k - 1)[k - 1]
     ws = np.empty(k, dtype=np.int64)
@@ -274,10 +316,12 @@ def _inner_residual(
                 for kk in range(indptr[j], indptr[j + 1]):
                     acc += data[kk] * r_s[indices[kk]]
             else:
-                for i in range(n):
-                    acc += X[i, j] * r_s[i]
+                acc = _dot_col(X, j, r_s)
             off = offset[j]
-            g = acc + c * xs[j] - off * (t + c * nrs)
+            if is_sparse:
+                g = acc + c * xs[j] - off * (t + c * nrs)
+            else:
+                g = acc - off * t
             wj = float(w[j])
             v = _kkt_violation(g - l2_reg * wj, wj, l1_reg, positive)
             if v > viol:
@@ -289,11 +333,16 @@ def _inner_residual(
                 if is_sparse:
                     for kk in range(indptr[j], indptr[j + 1]):
                         r_s[indices[kk]] -= d * data[kk]
+                    t -= d * xs[j]
+                    c += d * off
                 else:
-                    for i in range(n):
-                        r_s[i] -= d * X[i, j]
-                t -= d * xs[j]
-                c += d * off
+                    if off != 0.0:
+                        for i in range(n):
+                            r_s[i] -= d * (X[i, j] - off * row_scale[i])
+                    else:
+                        for i in range(n):
+                            r_s[i] -= d * X[i, j]
+                    t -= d * (xs[j] - off * nrs)
         if viol <= tol_in:
             ct[0] = c
             ct[1] = t
@@ -334,11 +383,8 @@ def _inner_residual(
                     pen_acc += l1_reg * abs(wa) + 0.5 * l2_reg * wa * wa
                 if not feasible:
                     continue
-                rr_cur = 0.0
-                rr_acc = 0.0
-                for i in range(n):
-                    rr_cur += float(r_s[i]) * r_s[i]
-                    rr_acc += r_acc[i] * r_acc[i]
+                rr_cur = _sq_norm(r_s)
+                rr_acc = _sq_norm(r_acc)
                 obj_cur = 0.5 * (rr_cur + 2.0 * c * t + c * c * nrs) + pen_cur
                 obj_acc = 0.5 * (rr_acc + 2.0 * c_acc * t_acc + c_acc * c_acc * nrs)
                 obj_acc += pen_acc
@@ -356,7 +402,12 @@ def _inner_residual(
 
 @njit(cache=True)
 def _sparse_residual(X, data, indices, indptr, offset, row_scale, is_sparse, y, w, r_s):
-    """``r_s = y - X_raw w`` (raw: without the implicit centring); returns ``c, t``."""
+    """The residual state; returns ``c, t``.
+
+    Sparse: ``r_s = y - X_raw w`` (without the implicit centring) and
+    ``c = offset @ w``. Dense: ``r_s = y - A w`` itself and ``c = 0``.
+    ``t = row_scale @ r_s`` in both cases.
+    """
     n = y.shape[0]
     for i in range(n):
         r_s[i] = y[i]
@@ -364,20 +415,21 @@ def _sparse_residual(X, data, indices, indptr, offset, row_scale, is_sparse, y, 
     for j in range(w.shape[0]):
         wj = w[j]
         if wj != 0.0:
-            c += float(offset[j]) * wj
+            off = float(offset[j])
             if is_sparse:
+                c += off * wj
                 for kk in range(indptr[j], indptr[j + 1]):
                     r_s[indices[kk]] -= wj * data[kk]
             else:
                 for i in range(n):
-                    r_s[i] -= wj * X[i, j]
+                    r_s[i] -= wj * (X[i, j] - off * row_scale[i])
     t = 0.0
     for i in range(n):
         t += float(row_scale[i]) * r_s[i]
     return c, t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def enet_working_set(
     X,
     data,
@@ -399,6 +451,7 @@ def enet_working_set(
     inner_ratio,
     anderson_k,
     gram_ratio,
+    margin,
 ):
     """Solve from ``w`` (updated in place) until the duality gap is below ``tol``.
 
@@ -464,7 +517,10 @@ def enet_working_set(
             else:
                 gg = g if positive else abs(g)
                 v = max(gg - l1_reg, 0.0)
-                scores[j] = (gg - l1_reg) / np.sqrt(norms2[j])
+                score = (gg - l1_reg) / np.sqrt(norms2[j])
+                # Zeros that satisfy their optimality condition with some
+                # margin stay out of the working set.
+                scores[j] = score if score > -margin * l1_reg / np.sqrt(norms2[j]) else -np.inf
             if v > kkt_max:
                 kkt_max = v
         new_size = max(p0, 2 * nnz)
@@ -473,14 +529,22 @@ def enet_working_set(
         ws_size = min(p, max(new_size, ws_size))
         ws = _select_top(scores, ws_size)
         m = ws.shape[0]
-        tol_in = max(inner_ratio * kkt_max, kkt_floor)
+        kkt_ws = 0.0
+        for k in range(m):
+            j = ws[k]
+            wj = float(w[j])
+            v = _kkt_violation(grad[j] - l2_reg * wj, wj, l1_reg, positive)
+            if v > kkt_ws:
+                kkt_ws = v
+        tol_in = max(inner_ratio * kkt_ws, kkt_floor)
         budget = max_iter - n_epochs
         if (not is_sparse) and gram_ratio > 0 and m * gram_ratio <= n:
             Aws = np.empty((m, n), dtype=dtype)
             for k in range(m):
                 j = ws[k]
+                off = offset[j]
                 for i in range(n):
-                    Aws[k, i] = X[i, j]
+                    Aws[k, i] = X[i, j] - off * row_scale[i]
             G = (Aws @ Aws.T).astype(np.float64)
             cvec = (Aws @ y).astype(np.float64)
             w_ws = np.empty(m)
@@ -494,16 +558,13 @@ def enet_working_set(
                 w[ws[k]] = w_ws[k]
             for k in range(m):
                 w_ws[k] = w[ws[k]]
-            # Dense data is centred explicitly (offset = 0): r_s is the residual.
+            # Dense: r_s is the residual itself (c = 0).
             r_new = Aws.T @ w_ws.astype(dtype)
             t = 0.0
             for i in range(n):
                 r_s[i] = y[i] - r_new[i]
                 t += float(row_scale[i]) * r_s[i]
-            c = 0.0
-            for j in range(p):
-                c += float(offset[j]) * w[j]
-            ct[0] = c
+            ct[0] = 0.0
             ct[1] = t
         else:
             epochs = _inner_residual(
