@@ -31,8 +31,6 @@ from ._kernels._shared_rep import (
     eigen_loss_grad,
     eigen_ustep,
     eigen_vstep,
-    masked_rows,
-    masked_vstep,
     soft_threshold,
 )
 
@@ -46,6 +44,9 @@ _CG_RTOL = 1e-2
 _PROX_MAX_ITER = 50
 _PROX_RTOL = 1e-2
 _POWER_ITERATIONS = 30
+# Row blocks of the pairwise column products in the V step hold at most this
+# many entries (32 MB in float64).
+_PAIR_BLOCK_ENTRIES = 1 << 22
 # L-BFGS on the objective with V eliminated.
 _LBFGS_MEMORY = 10
 _LINE_SEARCH_STEPS = 10
@@ -671,9 +672,11 @@ class MultiTaskSharedRepRegressor(
         else:
             y_mean = np.zeros(n_tasks)
             X_mean = np.zeros((n_tasks, n_features))
-        Yc = np.ascontiguousarray(np.where(mask, Y0 - y_mean, 0.0))
-        mask = np.ascontiguousarray(mask)
+        Yc = np.where(mask, Y0 - y_mean, 0.0)
         C = _dot(X.T, sw[:, None] * Yc) * inv_n
+        # Global weighted mean of X: the per-task Gram matrices of Z = X U are
+        # accumulated around it, so that little cancels when X is not centred.
+        x_centre = _dot(X.T, sw[:, None])[:, 0] * inv_n if self.fit_intercept else None
 
         # Per-task variances of the features, for the Jacobi preconditioner
         # and the diagonal ridge initialisation.
@@ -685,23 +688,23 @@ class MultiTaskSharedRepRegressor(
         )
 
         def represent(U):
-            Z = np.ascontiguousarray(_dot(X, U))
-            zbar = np.ascontiguousarray(X_mean @ U)
-            return Z, zbar
+            return _dot(X, U), X_mean @ U
 
         def vstep(U):
             Z, zbar = represent(U)
-            return masked_vstep(Z, zbar, Yc, mask, sw, alpha2, inv_n), Z, zbar
+            z_centre = None if x_centre is None else x_centre @ U
+            V = _masked_heads(
+                Z, zbar, z_centre, Yc, sw, W_obs, observed_weight, alpha2, inv_n
+            )
+            return V, Z, zbar
 
         def loss_grad(V, Z, zbar):
-            c = np.einsum("tk,kt->t", zbar, V)
-            Q, value = masked_rows(Z, V, c, Yc, mask, sw, inv_n, True)
+            Q, value = _masked_rows(Z, V, zbar, Yc, W_obs, inv_n)
             return _dot(X.T, Q), value
 
         def hess(D, V):
             Z, zbar = represent(D)
-            c = np.einsum("tk,kt->t", zbar, V)
-            Q, _ = masked_rows(Z, V, c, Yc, mask, sw, inv_n, False)
+            Q, _ = _masked_rows(Z, V, zbar, None, W_obs, inv_n)
             return _dot(X.T, Q)
 
         with _serial_lapack():
@@ -826,6 +829,75 @@ class MultiTaskSharedRepRegressor(
                 r2_score(Y[observed, t], Y_pred[observed, t], sample_weight=sw)
             )
         return float(np.mean(scores)) if scores else float("nan")
+
+
+def _masked_heads(Z, zbar, z_centre, Yc, sw, W_obs, observed_weight, alpha, inv_n):
+    """Exact V step with missing targets: one ``k x k`` ridge system per task.
+
+    Task ``t`` solves ``(A_t + alpha I) v_t = r_t`` with
+    ``A_t = 1/n sum_{i in O_t} s_i (z_i - zbar_t)(z_i - zbar_t)^T`` and
+    ``r_t = 1/n sum_{i in O_t} s_i (z_i - zbar_t) y_it``. All the ``A_t`` come
+    from one matrix product over the pairwise products of the columns of
+    ``Z - z_centre`` (in row blocks to bound memory), corrected by
+    ``n_t (zbar_t - z_centre)(zbar_t - z_centre)^T``.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, k)
+        Representation ``X U``.
+    zbar : ndarray of shape (T, k)
+        Per-task weighted means of ``Z`` over the observed rows.
+    z_centre : ndarray of shape (k,) or None
+        Global weighted mean of ``Z`` (None without intercept: no centring).
+    Yc : ndarray of shape (n, T)
+        Targets centred per task over the observed rows, 0 where missing.
+    sw : ndarray of shape (n,)
+    W_obs : ndarray of shape (n, T)
+        Sample weight where observed, 0 where missing.
+    observed_weight : ndarray of shape (T,)
+        Column sums of ``W_obs``.
+    alpha : float
+    inv_n : float
+
+    Returns
+    -------
+    V : ndarray of shape (k, T)
+    """
+    n, k = Z.shape
+    n_tasks = W_obs.shape[1]
+    Zc = Z if z_centre is None else Z - z_centre
+    A = np.zeros((n_tasks, k * k))
+    block = max(1, _PAIR_BLOCK_ENTRIES // (k * k))
+    for start in range(0, n, block):
+        Zb = Zc[start : start + block]
+        pairs = (Zb[:, :, None] * Zb[:, None, :]).reshape(len(Zb), k * k)
+        A += W_obs[start : start + block].T @ pairs
+    A = A.reshape(n_tasks, k, k)
+    if z_centre is not None:
+        D = zbar - z_centre
+        A -= observed_weight[:, None, None] * (D[:, :, None] * D[:, None, :])
+    A *= inv_n
+    A += alpha * np.eye(k)
+    # the targets are centred over the observed rows: no correction needed
+    rhs = (Zc.T @ (sw[:, None] * Yc)) * inv_n
+    return np.linalg.solve(A, rhs.T[:, :, None])[:, :, 0].T
+
+
+def _masked_rows(Z, V, zbar, Yc, W_obs, inv_n):
+    """Sample-space factor of the loss gradient (or Hessian product) in ``U``.
+
+    With ``e_it = (z_i - zbar_t) . v_t - y_it`` on the observed entries (the
+    ``y`` term left out when ``Yc`` is None), returns ``Q`` with
+    ``Q_i = 1/n sum_t s_i e_it v_t``, so that ``X^T Q`` is the gradient of the
+    loss in ``U`` (or the Hessian applied to the direction ``Z = X D``), and
+    the loss ``1/(2n) sum s_i e_it^2``.
+    """
+    E = Z @ V - np.einsum("tk,kt->t", zbar, V)
+    if Yc is not None:
+        E -= Yc
+    WE = W_obs * E
+    value = 0.5 * inv_n * np.vdot(WE, E)
+    return (WE @ V.T) * inv_n, value
 
 
 def _minimise(U, evaluate, u_step, alpha1, alpha2, max_iter, tol, verbose):
