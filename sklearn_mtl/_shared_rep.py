@@ -170,15 +170,12 @@ def _relative_stationarity(grad_loss, U, alpha1, alpha2):
     """``||d_U F|| / max(||grad_U L||, ||d_U penalty||)`` at a point.
 
     ``d_U F`` is the minimum-norm subgradient of the objective in ``U`` (the
-    gradient in ``V`` is zero after an exact V step). The ratio is 0 at a
-    stationary point and scale free.
+    gradient in ``V`` is zero after an exact V step) and ``d_U penalty`` the
+    penalty's subgradient that enters it. The ratio is 0 at a stationary
+    point and scale free.
     """
-    g = grad_loss + alpha2 * U
-    pen = alpha2 * U
-    if alpha1 > 0:
-        sign = np.sign(U)
-        pen = pen + alpha1 * sign
-        g = np.where(U != 0, g + alpha1 * sign, soft_threshold(g, alpha1))
+    g = _pseudo_gradient(grad_loss + alpha2 * U, U, alpha1)
+    pen = alpha2 * U + alpha1 * np.sign(U)
     den = max(np.linalg.norm(grad_loss), np.linalg.norm(pen))
     if den == 0.0:
         return 0.0
@@ -391,18 +388,18 @@ class MultiTaskSharedRepRegressor(
     **Solver.** The intercepts are eliminated by centring (each task on its
     own observed samples) and, for a given ``U``, the heads ``V`` by an exact
     ridge step (one ``k x k`` system per task). What remains is a smooth
-    function of ``U`` alone, minimised by L-BFGS with an Armijo line search
-    (by the envelope theorem its gradient is the gradient of the objective in
-    ``U`` at the optimal ``V``). The first iteration, and any iteration whose
+    function of ``U`` alone (plus the L1 part), minimised by L-BFGS with an
+    Armijo line search (by the envelope theorem its gradient is the gradient
+    of the objective in ``U`` at the optimal ``V``). The first iteration, and any iteration whose
     line search fails, is an exact alternating step instead: with fully
     observed targets the ``U`` step is the Sylvester equation
     ``G U (V V^T) + alpha U = C V^T`` (``G`` the weighted centred Gram
     matrix, ``C = X^T S Y / n``), solved exactly; with missing targets it is
     an ``(n_features * k)`` linear system, solved by Jacobi-preconditioned
     conjugate gradient over products with ``X`` restricted to the observed
-    entries. With ``l1_ratio > 0`` every iteration is an alternating step
-    whose ``U`` step is a lasso problem, solved by accelerated proximal
-    gradient (soft-thresholding).
+    entries. With ``l1_ratio > 0`` the L-BFGS steps are orthant-wise
+    (OWL-QN) and the ``U`` step of an alternating step is a lasso problem,
+    solved by accelerated proximal gradient (soft-thresholding).
 
     With fully observed targets, ``l1_ratio=0`` and ``min(n_samples,
     n_features) <= 3000`` everything runs in the eigenbasis of ``G``,
@@ -424,7 +421,8 @@ class MultiTaskSharedRepRegressor(
     ``||d_U F||_F / max(||grad_U loss||_F, ||d_U penalty||_F) <= tol``,
 
     where ``d_U F`` is the minimum-norm subgradient of the objective in ``U``
-    (the two terms in the denominator are equal at a stationary point). A
+    (with ``l1_ratio=0`` the two norms in the denominator are equal at a
+    stationary point, so the measure is a relative residual). A
     :class:`~sklearn.exceptions.ConvergenceWarning` is raised when
     ``max_iter`` iterations do not reach it.
 
@@ -900,17 +898,25 @@ def _masked_rows(Z, V, zbar, Yc, W_obs, inv_n):
     return (WE @ V.T) * inv_n, value
 
 
+def _pseudo_gradient(grad, U, alpha1):
+    """Minimum-norm subgradient of ``f(U) + alpha1 ||U||_1`` (``grad`` of f)."""
+    if alpha1 == 0:
+        return grad
+    return np.where(U != 0, grad + alpha1 * np.sign(U), soft_threshold(grad, alpha1))
+
+
 def _minimise(U, evaluate, u_step, alpha1, alpha2, max_iter, tol, verbose):
-    """Minimise ``f(U) = min_V F(U, V)``: the objective with ``V`` eliminated.
+    """Minimise ``f(U) + alpha1 ||U||_1`` with ``f(U) = min_V F_smooth(U, V)``.
 
     ``evaluate(U)`` returns the exact ridge heads ``V(U)``, the data-fit value
-    and its gradient in ``U``; by the envelope theorem that gradient plus the
-    penalty's is the gradient of ``f``. Without L1 part the iterations are
-    L-BFGS steps on ``f`` with an Armijo backtracking line search; the first
-    iteration, and any iteration whose line search fails, is an exact
-    alternating step ``U = u_step(U, V, grad)`` (which always lowers ``F``)
-    and restarts the L-BFGS memory. With an L1 part every iteration is an
-    alternating step (the U step is then a proximal lasso solve).
+    and its gradient in ``U``; by the envelope theorem that gradient plus
+    ``alpha2 U`` is the gradient of ``f``. The iterations are L-BFGS steps on
+    ``f`` with an Armijo backtracking line search; with an L1 part they are
+    orthant-wise (OWL-QN: the pseudo-gradient replaces the gradient, the
+    direction and the step are kept in the orthant of the current point). The
+    first iteration, and any iteration whose line search fails, is an exact
+    alternating step ``U = u_step(U, V, grad)`` (which always lowers the
+    objective) and restarts the L-BFGS memory.
 
     Returns
     -------
@@ -925,23 +931,31 @@ def _minimise(U, evaluate, u_step, alpha1, alpha2, max_iter, tol, verbose):
 
     V, loss, grad_loss = evaluate(U)
     value = objective(U, V, loss)
-    use_lbfgs = alpha1 == 0
     s_hist, y_hist = [], []
     measure = np.inf
     n_iter = 0
     for it in range(max_iter):
         grad = grad_loss + alpha2 * U
+        pseudo_grad = _pseudo_gradient(grad, U, alpha1)
         accepted = False
-        if use_lbfgs and s_hist:
-            direction = -_lbfgs_direction(grad, s_hist, y_hist)
-            slope = np.vdot(grad, direction)
+        if s_hist:
+            direction = -_lbfgs_direction(pseudo_grad, s_hist, y_hist)
+            if alpha1 > 0:
+                # keep the direction in the descent orthant, the step in the
+                # orthant of U (zero entries take the sign of -pseudo_grad)
+                direction[direction * pseudo_grad >= 0] = 0.0
+                orthant = np.where(U != 0, np.sign(U), -np.sign(pseudo_grad))
+            slope = np.vdot(pseudo_grad, direction)
             step = 1.0
             if np.isfinite(slope) and slope < 0:
                 for _ in range(_LINE_SEARCH_STEPS):
                     U_new = U + step * direction
+                    if alpha1 > 0:
+                        U_new[np.sign(U_new) != orthant] = 0.0
                     V_new, loss_new, grad_loss_new = evaluate(U_new)
                     value_new = objective(U_new, V_new, loss_new)
-                    if value_new <= value + _ARMIJO * step * slope:
+                    decrease = np.vdot(pseudo_grad, U_new - U)
+                    if value_new <= value + _ARMIJO * decrease:
                         accepted = True
                         break
                     step *= 0.5
@@ -951,17 +965,16 @@ def _minimise(U, evaluate, u_step, alpha1, alpha2, max_iter, tol, verbose):
             value_new = objective(U_new, V_new, loss_new)
             s_hist.clear()
             y_hist.clear()
-        if use_lbfgs:
-            s_vec = U_new - U
-            y_vec = grad_loss_new + alpha2 * U_new - grad
-            sy = np.vdot(s_vec, y_vec)
-            curvature_floor = 1e-10 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec)
-            if np.isfinite(sy) and sy > max(curvature_floor, 1e-250):
-                s_hist.append(s_vec)
-                y_hist.append(y_vec)
-                if len(s_hist) > _LBFGS_MEMORY:
-                    s_hist.pop(0)
-                    y_hist.pop(0)
+        s_vec = U_new - U
+        y_vec = grad_loss_new + alpha2 * U_new - grad
+        sy = np.vdot(s_vec, y_vec)
+        curvature_floor = 1e-10 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec)
+        if np.isfinite(sy) and sy > max(curvature_floor, 1e-250):
+            s_hist.append(s_vec)
+            y_hist.append(y_vec)
+            if len(s_hist) > _LBFGS_MEMORY:
+                s_hist.pop(0)
+                y_hist.pop(0)
         U, V, loss, grad_loss, value = U_new, V_new, loss_new, grad_loss_new, value_new
         measure = _relative_stationarity(grad_loss, U, alpha1, alpha2)
         n_iter = it + 1
