@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import (
@@ -159,8 +158,8 @@ class _Objective:
         U, V, b = self.unpack(x)
         _, S = self._scores(U, V, b)
         loss = multitask_cross_entropy(S, self.Y, self.weights, self.offsets)
-        return loss + 0.5 * self.l2_reg * (np.dot(x[: self.n_U + self.n_V],
-                                                  x[: self.n_U + self.n_V]))
+        factors = x[: self.n_U + self.n_V]
+        return loss + 0.5 * self.l2_reg * np.dot(factors, factors)
 
     def value_and_grad(self, x):
         U, V, b = self.unpack(x)

@@ -79,9 +79,9 @@ def _fit(X, Y, sample_weight=None, **params):
 
 def _stacked_coef(clf):
     coef = clf.coef_ if isinstance(clf.coef_, list) else [clf.coef_]
-    intercept = clf.intercept_ if isinstance(clf.intercept_, list) else [
-        clf.intercept_
-    ]
+    intercept = clf.intercept_
+    if not isinstance(intercept, list):
+        intercept = [intercept]
     return np.vstack(coef).T, np.concatenate(intercept)
 
 
@@ -203,19 +203,33 @@ def test_kernel_gradient_matches_finite_differences(dtype):
     assert dS.dtype == dtype
     assert_allclose(loss, multitask_cross_entropy(S, Y, weights, offsets))
     assert_array_equal(dS[2, 1:4], 0.0)
+    # Against the plain-numpy reference (unit sample weights, divided by n).
     ref_loss, ref_grad = _numpy_cross_entropy(
         S.astype(np.float64),
         np.where(Y < 0, np.nan, Y).astype(float),
         np.ones(7),
         offsets,
     )
-    # The numpy reference uses unit weights / n: compare with matching weights.
     unit = np.full(Y.shape, 1.0 / 7)
+    dS64 = np.empty((7, 7))
     loss_unit = multitask_cross_entropy_grad(
-        S.astype(np.float64), Y, unit, offsets, dS := np.empty((7, 7))
+        S.astype(np.float64), Y, unit, offsets, dS64
     )
     assert_allclose(loss_unit, ref_loss, rtol=1e-12)
-    assert_allclose(dS, ref_grad, atol=1e-14)
+    assert_allclose(dS64, ref_grad, atol=1e-14)
+    # ... and against central finite differences of the kernel's own loss.
+    eps = 1e-6
+    S64 = S.astype(np.float64)
+    numeric = np.empty_like(S64)
+    for i, j in np.ndindex(*S64.shape):
+        E = np.zeros_like(S64)
+        E[i, j] = eps
+        numeric[i, j] = (
+            multitask_cross_entropy(S64 + E, Y, weights, offsets)
+            - multitask_cross_entropy(S64 - E, Y, weights, offsets)
+        ) / (2 * eps)
+    multitask_cross_entropy_grad(S64, Y, weights, offsets, dS64)
+    assert_allclose(dS64, numeric, rtol=1e-6, atol=1e-9)
     # Large scores neither overflow nor lose the gradient.
     big = np.full((1, 7), 800.0)
     g = np.empty_like(big)
@@ -551,7 +565,8 @@ def test_pipeline_and_grid_search_with_missing_labels():
 
 def test_convergence_warning_names_measure_and_tol():
     X, Y = _tasks()
-    with pytest.warns(ConvergenceWarning, match=r"largest absolute gradient entry.*tol=1\.000e-10"):
+    match = r"largest absolute gradient entry.*tol=1\.000e-10"
+    with pytest.warns(ConvergenceWarning, match=match):
         MultiTaskSharedRepClassifier(max_iter=2, tol=1e-10).fit(X, Y)
     with pytest.warns(ConvergenceWarning, match="proximal gradient mapping"):
         MultiTaskSharedRepClassifier(max_iter=2, l1_ratio=0.5).fit(X, Y)
@@ -569,7 +584,8 @@ def test_bad_targets():
         clf.fit(X, X[:, 0])
     one_class = Y.copy()
     one_class[:, 2] = np.where(np.isnan(Y[:, 2]), np.nan, 1.0)
-    with pytest.raises(ValueError, match=r"task 2 \(column 2 of y\) has only one class"):
+    match = r"task 2 \(column 2 of y\) has only one class"
+    with pytest.raises(ValueError, match=match):
         clf.fit(X, one_class)
     # A class observed only where the label is missing elsewhere still counts
     # as one class if the others have zero weight.
@@ -605,7 +621,8 @@ def test_bad_features():
     clf.set_params(tol=1e-3).fit(X, Y)
     with pytest.raises(ValueError, match="X has 5 features, but"):
         clf.predict(X[:, :5])
-    with pytest.raises(ValueError, match="y has 2 tasks but the estimator was fitted on 4"):
+    match = "y has 2 tasks but the estimator was fitted on 4"
+    with pytest.raises(ValueError, match=match):
         clf.score(X, Y[:, :2])
 
 
