@@ -98,6 +98,22 @@ def low_rank_data(n=40, p=15, T=8, rank=2, missing=0.0, seed=0):
     return X, Y
 
 
+@pytest.mark.parametrize("missing", [0.0, 0.4])
+def test_reference_is_optimal(missing):
+    # The reference itself meets the optimality conditions of the trace-norm
+    # problem: G = grad loss(W) has ||G||_2 <= alpha and <-G, W> = alpha ||W||_*,
+    # and the intercepts' gradient vanishes.
+    X, Y = low_rank_data(missing=missing, seed=31)
+    alpha = 0.05
+    W, b, _ = trace_norm_reference(X, Y, alpha)
+    R = np.where(np.isnan(Y), 0.0, Y - X @ W - b)
+    G = -X.T @ R / X.shape[0]
+    nuclear = np.linalg.svd(W, compute_uv=False).sum()
+    assert np.linalg.norm(G, 2) <= alpha * (1 + 1e-6)
+    assert np.vdot(-G, W) == pytest.approx(alpha * nuclear, rel=1e-6)
+    assert_allclose(R.sum(axis=0), 0.0, atol=1e-8)
+
+
 # --------------------------------------------------------------------------
 # scikit-learn API
 # --------------------------------------------------------------------------
