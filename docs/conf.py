@@ -24,6 +24,7 @@ import sklearn_mtl  # noqa: E402
 
 DOCS_DIR = Path(__file__).resolve().parent
 REPO_DIR = DOCS_DIR.parent
+sys.path.insert(0, str(DOCS_DIR / "_sphinxext"))
 
 # -- Project information -----------------------------------------------------
 
@@ -108,7 +109,8 @@ sphinx_gallery_conf = {
     # README's script and is not part of the gallery.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"(quickstart\.py|__init__\.py)",
-    "within_subsection_order": "FileNameSortKey",
+    # The order in which the user guide teaches (docs/_sphinxext/gallery_order.py).
+    "within_subsection_order": "gallery_order.TeachingOrder",
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("sklearn_mtl",),
     "download_all_examples": False,

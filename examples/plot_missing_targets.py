@@ -21,17 +21,15 @@ imputed by each task's mean.
 # :func:`~sklearn_mtl.datasets.make_low_rank_tasks` hides each training target
 # independently with probability ``missing_fraction``; the test targets are
 # complete. With 30 tasks, almost no sample has all its targets.
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_mtl import MultiTaskSharedRepRegressor
 from sklearn_mtl.datasets import make_low_rank_tasks
+# sphinx_gallery_thumbnail_number = 2
 
 n_samples, n_features, n_tasks, rank = 150, 40, 30, 3
 
@@ -117,19 +115,17 @@ def mean_r2(Y_true, Y_pred):
 missing_fractions = [0.0, 0.3, 0.5, 0.7, 0.8, 0.9]
 results = {"shared model (NaN = missing)": [], "RidgeCV per task, observed rows": [],
            "RidgeCV on mean-imputed targets": []}
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    for fraction in missing_fractions:
-        X, X_test, Y, Y_test = make_data(fraction, seed=1)
-        shared.fit(X, Y)
-        scores = [
-            shared.best_estimator_.score(X_test, Y_test),
-            mean_r2(Y_test, per_task_ridge(X, Y, X_test)),
-            mean_r2(Y_test, imputed_ridge(X, Y, X_test)),
-        ]
-        for name, score in zip(results, scores):
-            results[name].append(score)
-        print(f"missing {fraction:.0%}: " + ", ".join(f"{s:.3f}" for s in scores))
+for fraction in missing_fractions:
+    X, X_test, Y, Y_test = make_data(fraction, seed=1)
+    shared.fit(X, Y)
+    scores = [
+        shared.best_estimator_.score(X_test, Y_test),
+        mean_r2(Y_test, per_task_ridge(X, Y, X_test)),
+        mean_r2(Y_test, imputed_ridge(X, Y, X_test)),
+    ]
+    for name, score in zip(results, scores):
+        results[name].append(score)
+    print(f"missing {fraction:.0%}: " + ", ".join(f"{s:.3f}" for s in scores))
 
 # %%
 # The shared model loses little as targets disappear: all tasks together still

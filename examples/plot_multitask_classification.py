@@ -22,7 +22,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.multioutput import MultiOutputClassifier
@@ -75,7 +74,6 @@ sample_sizes = [25, 50, 100]
 curves = {"MultiTaskSharedRepClassifier": [], "LogisticRegression per task (tuned C)": []}
 per_task = {}
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", ConvergenceWarning)
     # With few samples some class has fewer members than folds: that is the
     # point of the experiment, so do not warn about it.
     warnings.filterwarnings("ignore", message="The least populated class")

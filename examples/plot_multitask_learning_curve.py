@@ -1,7 +1,7 @@
 """
-===========================================================
-Multi-task vs independent models as samples per task shrink
-===========================================================
+=================================================
+Multi-task vs independent models: learning curves
+=================================================
 
 When many related tasks each have only a few samples, fitting them together
 through a shared representation recovers much of what independent models lose.
@@ -29,11 +29,8 @@ cross-validation on the training data only.
 # ``alpha`` alone selects the rank; ``alpha`` is tuned by
 # :class:`~sklearn.model_selection.GridSearchCV`, whose default score for this
 # estimator is the mean :math:`R^2` over tasks.
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
 
@@ -58,25 +55,23 @@ independent = RidgeCV(alphas=np.geomspace(1e-3, 1e3, 13), alpha_per_target=True)
 # For every setting and number of samples per task we draw fresh training data
 # (two draws, averaged) and score both models on 1000 test samples.
 scores = {name: {"multi-task": [], "independent": []} for name in settings}
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    for name, rank in settings.items():
-        for n_samples in sample_sizes:
-            mt, ind = [], []
-            for seed in seeds:
-                X, X_test, Y, Y_test = make_low_rank_tasks(
-                    n_samples, n_features, n_tasks, rank, noise=noise,
-                    random_state=1000 * seed + n_samples,
-                )
-                mt.append(multitask.fit(X, Y).score(X_test, Y_test))
-                ind.append(independent.fit(X, Y).score(X_test, Y_test))
-            scores[name]["multi-task"].append(np.mean(mt))
-            scores[name]["independent"].append(np.mean(ind))
-        print(name)
-        for n_samples, a, b in zip(
-            sample_sizes, scores[name]["multi-task"], scores[name]["independent"]
-        ):
-            print(f"  n={n_samples:4d}  multi-task R2={a:.3f}  independent R2={b:.3f}")
+for name, rank in settings.items():
+    for n_samples in sample_sizes:
+        mt, ind = [], []
+        for seed in seeds:
+            X, X_test, Y, Y_test = make_low_rank_tasks(
+                n_samples, n_features, n_tasks, rank, noise=noise,
+                random_state=1000 * seed + n_samples,
+            )
+            mt.append(multitask.fit(X, Y).score(X_test, Y_test))
+            ind.append(independent.fit(X, Y).score(X_test, Y_test))
+        scores[name]["multi-task"].append(np.mean(mt))
+        scores[name]["independent"].append(np.mean(ind))
+    print(name)
+    for n_samples, a, b in zip(
+        sample_sizes, scores[name]["multi-task"], scores[name]["independent"]
+    ):
+        print(f"  n={n_samples:4d}  multi-task R2={a:.3f}  independent R2={b:.3f}")
 
 # %%
 # With related tasks, the shared model reaches a given accuracy with far fewer
