@@ -16,15 +16,18 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import matplotlib
+DOCS_DIR = Path(__file__).resolve().parent
+REPO_DIR = DOCS_DIR.parent
+# Document (and run the gallery on) this checkout's sources, also when another
+# copy of the package is installed; plus the local Sphinx helpers.
+sys.path.insert(0, str(REPO_DIR))
+sys.path.insert(0, str(DOCS_DIR / "_sphinxext"))
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
 import sklearn_mtl  # noqa: E402
-
-DOCS_DIR = Path(__file__).resolve().parent
-REPO_DIR = DOCS_DIR.parent
-sys.path.insert(0, str(DOCS_DIR / "_sphinxext"))
 
 # -- Project information -----------------------------------------------------
 
@@ -124,10 +127,6 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
 }
 
-# Examples run with the package installed in the current environment; make the
-# repository importable too so that a plain source checkout also builds.
-sys.path.insert(0, str(REPO_DIR))
-os.environ.setdefault("PYTHONHASHSEED", "0")
 
 # -- Links to scikit-learn and NumPy without intersphinx ------------------------
 #

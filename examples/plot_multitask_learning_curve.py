@@ -96,7 +96,7 @@ for ax, name in zip(axes, settings):
             label="independent RidgeCV per task")
     ax.axhline(1 / (1 + noise**2), color="0.5", linestyle=":", label="noise ceiling")
     ax.axvline(n_features, color="0.8", linestyle=":")
-    ax.text(n_features * 1.05, 0.82, "n = p", color="0.5", va="top")
+    ax.text(n_features * 1.05, 0.77, "n = p", color="0.5", va="top")
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(sample_sizes, [str(n) for n in sample_sizes])
