@@ -390,14 +390,14 @@ class MultiTaskSharedRepRegressor(
     ridge step (one ``k x k`` system per task). What remains is a smooth
     function of ``U`` alone (plus the L1 part), minimised by L-BFGS with an
     Armijo line search (by the envelope theorem its gradient is the gradient
-    of the objective in ``U`` at the optimal ``V``). The first iteration, and any iteration whose
-    line search fails, is an exact alternating step instead: with fully
-    observed targets the ``U`` step is the Sylvester equation
-    ``G U (V V^T) + alpha U = C V^T`` (``G`` the weighted centred Gram
-    matrix, ``C = X^T S Y / n``), solved exactly; with missing targets it is
-    an ``(n_features * k)`` linear system, solved by Jacobi-preconditioned
-    conjugate gradient over products with ``X`` restricted to the observed
-    entries. With ``l1_ratio > 0`` the L-BFGS steps are orthant-wise
+    of the objective in ``U`` at the optimal ``V``). The first iteration,
+    and any iteration whose line search fails, is an exact alternating step
+    instead: with fully observed targets the ``U`` step is the Sylvester
+    equation ``G U (V V^T) + alpha U = C V^T`` (``G`` the weighted centred
+    Gram matrix, ``C = X^T S Y / n``), solved exactly; with missing targets
+    it is an ``(n_features * k)`` linear system, solved by
+    Jacobi-preconditioned conjugate gradient over products with ``X``
+    restricted to the observed entries. With ``l1_ratio > 0`` the L-BFGS steps are orthant-wise
     (OWL-QN) and the ``U`` step of an alternating step is a lasso problem,
     solved by accelerated proximal gradient (soft-thresholding).
 
@@ -674,7 +674,9 @@ class MultiTaskSharedRepRegressor(
         C = _dot(X.T, sw[:, None] * Yc) * inv_n
         # Global weighted mean of X: the per-task Gram matrices of Z = X U are
         # accumulated around it, so that little cancels when X is not centred.
-        x_centre = _dot(X.T, sw[:, None])[:, 0] * inv_n if self.fit_intercept else None
+        x_centre = None
+        if self.fit_intercept:
+            x_centre = _dot(X.T, sw[:, None])[:, 0] * inv_n
 
         # Per-task variances of the features, for the Jacobi preconditioner
         # and the diagonal ridge initialisation.
