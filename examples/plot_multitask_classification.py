@@ -95,7 +95,8 @@ with warnings.catch_warnings():
 # from all tasks' labels together. With 25 samples, fewer than the 30
 # features, and all tasks labelled on the same samples, there is too little
 # to learn the subspace from and both models are weak (see the user guide on
-# when multi-task learning helps).
+# when multi-task learning helps). On the right, every task at 50 samples:
+# points above the diagonal are tasks where the shared model is more accurate.
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
 ax = axes[0]
 for (name, curve), style in zip(curves.items(), ["o-", "s--"]):
@@ -108,9 +109,6 @@ ax.set_ylabel(f"mean test accuracy over {n_tasks} tasks")
 ax.set_title("Learning curves")
 ax.legend(loc="lower right")
 
-# %%
-# Task by task, at 50 samples: points above the diagonal are tasks where the
-# shared model is more accurate.
 ax = axes[1]
 acc_shared, acc_indep = per_task[50]
 binary = np.array(n_classes) == 2
