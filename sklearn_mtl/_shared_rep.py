@@ -630,7 +630,7 @@ class MultiTaskSharedRepRegressor(
                 U0 = _initial_factor(Cr / (lam + alpha)[:, None], k, rng)
 
         def evaluate(U_eig):
-            V = eigen_vstep(lam, Cr, U_eig, alpha)
+            V = np.ascontiguousarray(eigen_vstep(lam, Cr, U_eig, alpha))
             value, grad = eigen_loss_grad(lam, Cr, U_eig, V)
             return V, value, grad
 
