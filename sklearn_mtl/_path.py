@@ -19,8 +19,36 @@ from sklearn.utils.validation import (
 )
 
 from ._kernels._design import design_tdot
+from ._kernels._enet_working_set import enet_working_set_gram
 from ._penalties import penalty_strengths
-from ._regularized import RegularizedGDRegressor, _l1_ratio_of, _prepare, _solve_to_tol
+from ._regularized import (
+    _ANDERSON_K,
+    _WS_INNER_RATIO,
+    _WS_MARGIN,
+    _WS_P0,
+    RegularizedGDRegressor,
+    _l1_ratio_of,
+    _prepare,
+    _solve_to_tol,
+)
+
+
+def _gram(design):
+    """``A.T A`` (float64) of a dense design, or None when it does not pay.
+
+    As sklearn's ``precompute="auto"``: along a path on dense data with more
+    samples than features, one Gram matrix serves every alpha, and the solver
+    never reads ``X`` again.
+    """
+    if design.is_sparse:
+        return None
+    n_samples, n_features = design.X.shape
+    if n_samples <= n_features:
+        return None
+    A = np.asarray(design.X, dtype=np.float64)
+    if np.any(design.offset):
+        A = A - np.outer(design.row_scale, design.offset)
+    return A, A.T @ A
 
 
 def _alpha_max(design, Y_c, l1_ratio, positive):
@@ -48,7 +76,8 @@ def _alpha_grid(design, Y_c, l1_ratio, eps, n_alphas, positive):
 
 
 def _path_on_design(
-    design, Y_c, alphas, l1_ratio, coef_init, positive, max_iter, tol, dtype
+    design, Y_c, alphas, l1_ratio, coef_init, positive, max_iter, tol, dtype,
+    gram=False,
 ):
     """Warm-started solves along ``alphas``; returns coefs, gaps, iterations.
 
@@ -62,17 +91,42 @@ def _path_on_design(
     gaps = np.empty((n_targets, n_alphas))
     n_iters = np.empty((n_targets, n_alphas), dtype=np.int64)
     not_converged = []
+    if gram is False:
+        gram = _gram(design) if l1_ratio > 0 else None
     for k in range(n_targets):
         y_k = np.ascontiguousarray(Y_c[:, k])
         if coef_init is None:
             w = np.zeros(n_features, dtype=dtype)
         else:
             w = np.array(coef_init[k], dtype=dtype)
+        if gram is not None:
+            y64 = y_k.astype(np.float64)
+            Aty = gram[0].T @ y64
+            y_norm2 = float(y64 @ y64)
+            eps = np.finfo(dtype).eps
+            abs_tol = max(tol, 10 * eps) * y_norm2 if y_norm2 > 0 else 10 * eps
         for i, alpha in enumerate(alphas):
             l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
-            gap, n_iter, abs_tol = _solve_to_tol(
-                design, y_k, w, l1_reg, l2_reg, positive, max_iter, tol
-            )
+            if gram is not None and y_norm2 > 0:
+                gap, n_iter, _ = enet_working_set_gram(
+                    gram[1],
+                    Aty,
+                    y_norm2,
+                    w,
+                    float(l1_reg),
+                    float(l2_reg),
+                    bool(positive),
+                    int(max_iter),
+                    float(abs_tol),
+                    _WS_P0,
+                    _WS_INNER_RATIO,
+                    _ANDERSON_K,
+                    _WS_MARGIN,
+                )
+            else:
+                gap, n_iter, abs_tol = _solve_to_tol(
+                    design, y_k, w, l1_reg, l2_reg, positive, max_iter, tol
+                )
             if gap > abs_tol:
                 not_converged.append((alpha, gap / n_samples, abs_tol / n_samples))
             coefs[k, :, i] = w
@@ -225,24 +279,54 @@ def regularized_gd_path(
     return alphas, coefs, gaps
 
 
-def _fold_mse(X, y, sample_weight, train, test, fit_intercept, alphas, l1_ratio,
+def _fold_mse(X, y, sample_weight, train, test, fit_intercept, grids, l1_ratios,
               positive, max_iter, tol):
-    """Mean squared test error along the path fitted on ``train``."""
+    """Test mean squared errors ``(n_l1_ratio, n_alphas)`` of the paths fitted on
+    ``train`` (one design, and one Gram matrix when it pays, for every ratio)."""
     X_train, y_train = X[train], y[train]
     sw_train = None if sample_weight is None else sample_weight[train]
     design, Y_c, X_offset, Y_offset = _prepare(X_train, y_train, sw_train, fit_intercept)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        coefs, _, _ = _path_on_design(
-            design, Y_c, alphas, l1_ratio, None, positive, max_iter, tol, X.dtype
-        )
-    coefs = coefs[0].astype(np.float64)  # (n_features, n_alphas)
-    intercepts = Y_offset[0] - X_offset @ coefs
-    pred = np.asarray(safe_sparse_dot(X[test], coefs)) + intercepts
-    residues = pred - np.asarray(y[test], dtype=np.float64)[:, None]
-    if sample_weight is None:
-        return (residues**2).mean(axis=0)
-    return np.average(residues**2, weights=sample_weight[test], axis=0)
+    del X_train, y_train
+    gram = _gram(design) if np.all(np.asarray(l1_ratios) > 0) else None
+    X_test = X[test]
+    y_test = np.asarray(y[test], dtype=np.float64)
+    out = np.empty((len(l1_ratios), grids.shape[1]))
+    for r, (l1_ratio, alphas) in enumerate(zip(l1_ratios, grids)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            coefs, _, _ = _path_on_design(
+                design, Y_c, alphas, float(l1_ratio), None, positive, max_iter, tol,
+                X.dtype, gram=gram,
+            )
+        coefs = coefs[0].astype(np.float64)  # (n_features, n_alphas)
+        intercepts = Y_offset[0] - X_offset @ coefs
+        pred = np.asarray(safe_sparse_dot(X_test, coefs)) + intercepts
+        residues = pred - y_test[:, None]
+        if sample_weight is None:
+            out[r] = (residues**2).mean(axis=0)
+        else:
+            out[r] = np.average(residues**2, weights=sample_weight[test], axis=0)
+    return out
+
+
+def _alpha_grid_raw(X, y, sample_weight, fit_intercept, l1_ratio, eps, n_alphas,
+                    positive):
+    """sklearn's alpha grid without building a (copied, centred) design.
+
+    With weights ``s`` summing to ``n`` and ``y_c`` weighted-centred,
+    ``s.y_c = 0``, so centring ``X`` does not change ``X.T (s * y_c)``.
+    """
+    n_samples = X.shape[0]
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    sw = sw * (n_samples / sw.sum())
+    y64 = np.asarray(y, dtype=np.float64)
+    y_c = y64 - (sw @ y64) / n_samples if fit_intercept else y64
+    Xy = np.asarray(safe_sparse_dot(X.T, sw * y_c)).ravel()
+    corr = Xy if positive else np.abs(Xy)
+    alpha_max = float(np.max(corr)) / (n_samples * l1_ratio)
+    if alpha_max <= np.finfo(np.float64).resolution:
+        return np.full(n_alphas, np.finfo(np.float64).resolution)
+    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
 class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
@@ -282,8 +366,7 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
     cv : int, cross-validation generator or iterable, default=None
         As :func:`~sklearn.model_selection.check_cv`: ``None`` is 5-fold.
     n_jobs : int, default=None
-        Number of threads over (``l1_ratio``, fold) pairs; the solvers release
-        the GIL. ``None`` means 1 unless in a joblib context.
+        Number of threads over the folds; the solvers release the GIL. ``None`` means 1 unless in a joblib context.
     positive : bool, default=False
         Constrain the coefficients to be non-negative.
     verbose : int, default=0
@@ -414,14 +497,15 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
                     f"L1 part; got {self.l1_ratio!r}."
                 )
         if isinstance(self.alphas, Integral):
-            design, Y_c, _, _ = _prepare(X, y, sample_weight, self.fit_intercept)
             grids = np.array(
                 [
-                    _alpha_grid(design, Y_c, r, self.eps, self.alphas, self.positive)
+                    _alpha_grid_raw(
+                        X, y, sample_weight, self.fit_intercept, r, self.eps,
+                        self.alphas, self.positive,
+                    )
                     for r in l1_ratios
                 ]
             )
-            del design, Y_c
         else:
             grid = np.sort(np.asarray(self.alphas, dtype=np.float64).ravel())[::-1]
             if grid.size == 0 or np.any(grid < 0) or not np.all(np.isfinite(grid)):
@@ -439,17 +523,17 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
                 train,
                 test,
                 self.fit_intercept,
-                grid,
-                float(r),
+                grids,
+                l1_ratios,
                 self.positive,
                 self.max_iter,
                 self.tol,
             )
-            for r, grid in zip(l1_ratios, grids)
             for train, test in folds
         )
         mse = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(jobs)
-        mse = np.reshape(mse, (len(l1_ratios), len(folds), -1))
+        # (n_folds, n_l1_ratio, n_alphas) -> (n_l1_ratio, n_folds, n_alphas)
+        mse = np.moveaxis(np.asarray(mse), 0, 1)
         mean_mse = mse.mean(axis=1)
         i_ratio, i_alpha = np.unravel_index(np.argmin(mean_mse), mean_mse.shape)
 

@@ -65,12 +65,25 @@ def enet_duality_gap(w, residual, y, Xt_residual, l1_reg, l2_reg, positive, lips
     the decrease that one gradient step of size ``1 / L`` guarantees, which is
     zero exactly at an optimum.
     """
-    n_features = w.shape[0]
     r_norm2 = 0.0
     r_dot_y = 0.0
     for i in range(residual.shape[0]):
         r_norm2 += residual[i] * residual[i]
         r_dot_y += residual[i] * y[i]
+    return enet_duality_gap_products(
+        w, r_norm2, r_dot_y, Xt_residual, l1_reg, l2_reg, positive, lipschitz
+    )
+
+
+@njit(cache=True)
+def enet_duality_gap_products(
+    w, r_norm2, r_dot_y, Xt_residual, l1_reg, l2_reg, positive, lipschitz
+):
+    """:func:`enet_duality_gap` from ``||r||^2``, ``r.y`` and ``X.T r`` only.
+
+    This is what a solver working on the Gram matrix ``X.T X`` has.
+    """
+    n_features = w.shape[0]
     primal = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
 
     if l2_reg > 0.0:

@@ -1,0 +1,370 @@
+"""Time to a 1e-7 relative suboptimality: ours vs sklearn, skglm and celer.
+
+For each problem (dense n >> p with correlated columns, dense p >> n, sparse)
+and each alpha (alpha_max / 10 and alpha_max / 100), every solver is run at a
+ladder of tolerances. Each solution's objective is computed with one shared
+formula (sklearn ``ElasticNet``'s objective,
+:func:`sklearn_mtl._penalties.enet_objective`; sklearn, skglm and celer all
+minimise it with the same ``1 / (2 n)`` scaling and the same ``alpha``). The
+time a solver needs is that of its loosest tolerance whose objective lands
+within 1e-7 (relative) of the best objective found by anyone, best of
+``--repeat`` timings. Every jitted path (ours and skglm's) is compiled before
+timing, on the same dtype and sparsity.
+
+Run::
+
+    python benchmarks/bench_enet_speed.py            # full run (several minutes)
+    python benchmarks/bench_enet_speed.py --quick    # smaller problems
+
+Writes ``benchmarks/results/enet_speed.md`` (the table) and
+``benchmarks/results/enet_speed_<penalty>.png`` (suboptimality vs time).
+"""
+
+import argparse
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, Lasso
+
+from sklearn_mtl import RegularizedGDRegressor
+from sklearn_mtl._penalties import enet_objective
+
+TARGET = 1e-7
+# CPU time of this process, with BLAS limited to one thread (see main): on a
+# shared machine it is far steadier than wall-clock time, and for
+# single-threaded solvers it is what wall-clock time would be on an idle one.
+CLOCK = time.process_time
+RESULTS = Path(__file__).parent / "results"
+
+
+# ---------------------------------------------------------------- problems
+def make_dense(n_samples, n_features, rho=0.6, seed=0):
+    """Gaussian design with AR(1)-correlated columns (corr = rho^|i - j|)."""
+    rng = np.random.default_rng(seed)
+    X = np.empty((n_samples, n_features), order="F")
+    X[:, 0] = rng.standard_normal(n_samples)
+    scale = np.sqrt(1 - rho**2)
+    for j in range(1, n_features):
+        X[:, j] = rho * X[:, j - 1] + scale * rng.standard_normal(n_samples)
+    n_true = max(1, min(100, n_features // 10))
+    w = np.zeros(n_features)
+    w[rng.choice(n_features, n_true, replace=False)] = rng.standard_normal(n_true)
+    y = X @ w
+    y += 0.5 * np.std(y) * rng.standard_normal(n_samples)
+    return X, y
+
+
+def make_sparse(n_samples, n_features, density=1e-3, seed=0):
+    """CSC design with Gaussian non-zeros at uniformly random positions."""
+    rng = np.random.default_rng(seed)
+    nnz = int(density * n_samples * n_features)
+    rows = rng.integers(n_samples, size=nnz)
+    cols = rng.integers(n_features, size=nnz)
+    X = sp.csc_matrix(
+        (rng.standard_normal(nnz), (rows, cols)), shape=(n_samples, n_features)
+    )
+    X.sum_duplicates()
+    n_true = max(1, min(500, n_features // 100))
+    w = np.zeros(n_features)
+    w[rng.choice(n_features, n_true, replace=False)] = rng.standard_normal(n_true)
+    y = X @ w
+    y += 0.5 * np.std(y) * rng.standard_normal(n_samples)
+    return X, y
+
+
+def alpha_max(X, y, l1_ratio, fit_intercept):
+    """Smallest alpha with an all-zero solution (sklearn's formula)."""
+    n_samples = X.shape[0]
+    y_c = y - y.mean() if fit_intercept else y
+    Xty = np.asarray(X.T @ y_c).ravel()
+    if fit_intercept and sp.issparse(X):
+        Xty -= np.asarray(X.mean(axis=0)).ravel() * y_c.sum()
+    elif fit_intercept:
+        Xty = (X - X.mean(axis=0)).T @ y_c
+    return np.max(np.abs(Xty)) / (n_samples * l1_ratio)
+
+
+# ---------------------------------------------------------------- solvers
+def _ours(alpha, l1_ratio, tol, fit_intercept):
+    penalty = "l1" if l1_ratio == 1.0 else "elasticnet"
+    return RegularizedGDRegressor(
+        penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        tol=tol,
+        max_iter=1_000_000,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _sklearn(alpha, l1_ratio, tol, fit_intercept):
+    if l1_ratio == 1.0:
+        return Lasso(alpha=alpha, tol=tol, max_iter=100_000, fit_intercept=fit_intercept)
+    return ElasticNet(
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        tol=tol,
+        max_iter=100_000,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _skglm(alpha, l1_ratio, tol, fit_intercept):
+    import skglm
+
+    if l1_ratio == 1.0:
+        return skglm.Lasso(
+            alpha=alpha, tol=tol, max_iter=100, max_epochs=100_000,
+            fit_intercept=fit_intercept,
+        )
+    return skglm.ElasticNet(
+        alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=100, max_epochs=100_000,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _celer(alpha, l1_ratio, tol, fit_intercept):
+    import celer
+
+    if l1_ratio == 1.0:
+        return celer.Lasso(
+            alpha=alpha, tol=tol, max_iter=100, max_epochs=100_000,
+            fit_intercept=fit_intercept,
+        )
+    return celer.ElasticNet(
+        alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=100, max_epochs=100_000,
+        fit_intercept=fit_intercept,
+    )
+
+
+# Tolerance ladders, loose to tight: sklearn, celer and ours stop on a duality
+# gap relative to ||y||^2 / n; skglm on an absolute KKT violation.
+HALF_DECADES = [10.0 ** (-k / 2) for k in range(2, 27)]
+SOLVERS = {
+    "ours": (_ours, HALF_DECADES),
+    "sklearn": (_sklearn, HALF_DECADES),
+    "skglm": (_skglm, [10.0 ** (-k / 2) for k in range(2, 31)]),
+    "celer": (_celer, HALF_DECADES),
+}
+PEERS = ("sklearn", "skglm", "celer")
+
+
+def _fit(factory, X, y, alpha, l1_ratio, tol, fit_intercept):
+    est = factory(alpha, l1_ratio, tol, fit_intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        start = CLOCK()
+        est.fit(X, y)
+        elapsed = CLOCK() - start
+    coef = np.asarray(est.coef_, dtype=np.float64).ravel()
+    intercept = float(np.ravel(est.intercept_)[0]) if fit_intercept else 0.0
+    return elapsed, coef, intercept
+
+
+def warm_up(X, y, fit_intercept):
+    """Compile every jitted path on a small problem of the same kind."""
+    Xs, ys = X[:200], y[:200]
+    if sp.issparse(X):
+        Xs = sp.csc_matrix(Xs)
+    Xs = Xs[:, :300]
+    for factory, _ in SOLVERS.values():
+        for l1_ratio in (1.0, 0.5):
+            a = alpha_max(Xs, ys, l1_ratio, fit_intercept) / 20
+            _fit(factory, Xs, ys, a, l1_ratio, 1e-6, fit_intercept)
+
+
+def run_config(X, y, alpha, l1_ratio, fit_intercept, repeat, max_seconds):
+    """Ladder of tolerances for every solver. Returns per-solver runs."""
+    runs = {}
+    objective = lambda coef, b: enet_objective(X, y, coef, b, alpha, l1_ratio)  # noqa
+    # A tight reference first, so that ladders can stop once well past the target.
+    _, coef, b = _fit(_ours, X, y, alpha, l1_ratio, 1e-14, fit_intercept)
+    best = objective(coef, b)
+    for name, (factory, ladder) in SOLVERS.items():
+        points = []
+        spent = 0.0
+        for tol in ladder:
+            elapsed, coef, b = _fit(factory, X, y, alpha, l1_ratio, tol, fit_intercept)
+            obj = objective(coef, b)
+            best = min(best, obj)
+            points.append([tol, elapsed, obj])
+            spent += elapsed
+            if (obj - best) / abs(best) < TARGET / 100 or spent > max_seconds:
+                break
+        runs[name] = points
+    # Suboptimality against the best objective anyone found; time the landing
+    # tolerance again (best of ``repeat``).
+    for name, points in runs.items():
+        factory = SOLVERS[name][0]
+        for point in points:
+            point.append((point[2] - best) / abs(best))
+        landing = [p for p in points if p[3] <= TARGET]
+        if landing:
+            tol = landing[0][0]
+            times = [landing[0][1]]
+            for _ in range(repeat - 1):
+                times.append(_fit(factory, X, y, alpha, l1_ratio, tol, fit_intercept)[0])
+            landing[0][1] = min(times)
+    return runs, best
+
+
+def time_to_target(points):
+    landing = [p for p in points if p[3] <= TARGET]
+    return landing[0][1] if landing else np.nan
+
+
+def plot(results, penalty_name, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in results if k[1] == penalty_name]
+    fig, axes = plt.subplots(
+        len(keys) // 2, 2, figsize=(11, 3.2 * (len(keys) // 2)), squeeze=False
+    )
+    for ax, key in zip(axes.ravel(), keys):
+        runs = results[key]["runs"]
+        for name, points in runs.items():
+            t = np.array([p[1] for p in points])
+            s = np.maximum(np.array([p[3] for p in points]), 1e-16)
+            order = np.argsort(t)
+            ax.semilogy(t[order], s[order], marker="o", ms=3, label=name)
+        ax.axhline(TARGET, color="k", lw=0.7, ls="--")
+        ax.set_title(f"{key[0]}, {key[2]}", fontsize=9)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("relative suboptimality")
+        ax.set_xscale("log")
+    axes.ravel()[0].legend(fontsize=8)
+    fig.suptitle(f"{penalty_name}: suboptimality vs time (each dot: one tolerance)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller problems")
+    parser.add_argument("--repeat", type=int, default=3, help="timings per landing point")
+    parser.add_argument("--no-intercept", action="store_true")
+    parser.add_argument("--max-seconds", type=float, default=60.0,
+                        help="ladder time budget per solver and problem")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated problem names to run")
+    parser.add_argument("--penalties", default="lasso,enet")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                        help="cpu: process time, BLAS on one thread (default)")
+    parser.add_argument("--output", default=str(RESULTS / "enet_speed.md"))
+    args = parser.parse_args(argv)
+    fit_intercept = not args.no_intercept
+    global CLOCK
+    if args.clock == "wall":
+        CLOCK = time.perf_counter
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+    if args.quick:
+        problems = {
+            "dense 5000x500": lambda: make_dense(5000, 500),
+            "dense 250x5000": lambda: make_dense(250, 5000),
+            "sparse 10000x25000": lambda: make_sparse(10000, 25000, 2e-3),
+        }
+    else:
+        problems = {
+            "dense 10000x1000": lambda: make_dense(10000, 1000),
+            "dense 500x10000": lambda: make_dense(500, 10000),
+            "sparse 20000x50000": lambda: make_sparse(20000, 50000, 1e-3),
+        }
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        problems = {k: v for k, v in problems.items() if any(w in k for w in wanted)}
+    penalties = {"lasso": 1.0, "enet": 0.5}
+    penalties = {k: penalties[k] for k in args.penalties.split(",")}
+
+    results = {}
+    for pname, make in problems.items():
+        X, y = make()
+        warm_up(X, y, fit_intercept)
+        for penalty_name, l1_ratio in penalties.items():
+            amax = alpha_max(X, y, l1_ratio, fit_intercept)
+            for div in (10, 100):
+                alpha = amax / div
+                runs, best = run_config(
+                    X, y, alpha, l1_ratio, fit_intercept, args.repeat, args.max_seconds
+                )
+                key = (pname, penalty_name, f"alpha_max/{div}")
+                times = {name: time_to_target(points) for name, points in runs.items()}
+                results[key] = {"runs": runs, "times": times, "best": best}
+                peer_best = np.nanmin([times[p] for p in PEERS])
+                line = "  ".join(f"{k}={v:.3f}s" for k, v in times.items())
+                print(
+                    f"{pname:20s} {penalty_name:5s} {key[2]:13s} {line}  "
+                    f"ratio={times['ours'] / peer_best:.2f}",
+                    flush=True,
+                )
+
+    RESULTS.mkdir(exist_ok=True)
+    lines = [
+        "# Elastic net / Lasso: time to 1e-7 relative suboptimality",
+        "",
+        "Command: `python benchmarks/bench_enet_speed.py"
+        + (" --quick" if args.quick else "")
+        + (" --no-intercept" if args.no_intercept else "")
+        + "`",
+        "",
+        f"fit_intercept={fit_intercept}, float64. Time (s) for each solver to land "
+        "within 1e-7 (relative) of the best objective any solver found, at its "
+        f"loosest such tolerance of a ladder; best of {args.repeat}; "
+        f"{'CPU time, BLAS on one thread' if args.clock == 'cpu' else 'wall-clock'}. "
+        "`ratio` = ours / fastest peer (< 1 means ours is faster). "
+        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
+        f"{_versions()}; machine: {_machine()}.",
+        "",
+        "| problem | penalty | alpha | ours | sklearn | skglm | celer | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, res in results.items():
+        t = res["times"]
+        peer_best = np.nanmin([t[p] for p in PEERS])
+        cells = " | ".join(
+            "n/a" if np.isnan(t[name]) else f"{t[name]:.3f}"
+            for name in ("ours", "sklearn", "skglm", "celer")
+        )
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]} | {cells} | "
+            f"{t['ours'] / peer_best:.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    Path(args.output).write_text(text)
+    print(text)
+    for penalty_name in penalties:
+        plot(results, penalty_name, RESULTS / f"enet_speed_{penalty_name}.png")
+
+
+def _versions():
+    out = []
+    for mod in ("skglm", "celer", "numba"):
+        try:
+            out.append(f"{mod} {__import__(mod).__version__}")
+        except Exception:  # pragma: no cover
+            out.append(f"{mod} ?")
+    return ", ".join(out)
+
+
+def _machine():
+    import os
+
+    return f"{platform.machine()}, {os.cpu_count()} cores (shared)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
