@@ -408,6 +408,13 @@ class MultiTaskSharedRepRegressor(
     ``n``, so a fit costs about as much as one ridge fit. Otherwise each
     iteration costs a few products with ``X`` (sparse ``X`` stays sparse).
 
+    With ``n_components`` below the rank of the trace-norm solution the
+    problem is not convex: the fit returns a stationary point reached from a
+    deterministic initialisation. When ``X^T X / n`` is the identity and the
+    targets are fully observed it is the global minimum (the ``k`` leading
+    singular values of the trace-norm solution); in general, and in
+    particular with missing targets, it may be a local one.
+
     The initial ``U`` holds the leading left singular vectors of a ridge fit
     (fully observed targets) or of a diagonal ridge fit (missing targets),
     scaled by the square roots of the singular values, so it does not depend

@@ -173,6 +173,26 @@ def test_rank_constrained_equals_trace_norm_when_k_large_enough():
     assert_allclose(reg.coef_.T, W_ref, atol=1e-4)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_rank_constrained_closed_form(k):
+    # With X^T X / n = I and no intercept the problem is
+    # min 1/2 ||W - C||^2 + alpha ||W||_* + const subject to rank(W) <= k,
+    # whose solution keeps the k largest singular values of C = X^T Y / n,
+    # soft-thresholded by alpha.
+    rng = np.random.RandomState(32)
+    n, p, T = 50, 12, 9
+    X = np.sqrt(n) * np.linalg.qr(rng.standard_normal((n, p)))[0]
+    Y = X @ rng.standard_normal((p, T)) + rng.standard_normal((n, T))
+    alpha = 0.3
+    P, sigma, Rt = np.linalg.svd(X.T @ Y / n, full_matrices=False)
+    shrunk = np.maximum(sigma[:k] - alpha, 0.0)
+    W_expected = (P[:, :k] * shrunk) @ Rt[:k]
+    reg = MultiTaskSharedRepRegressor(
+        n_components=k, alpha=alpha, fit_intercept=False, tol=1e-10
+    ).fit(X, Y)
+    assert_allclose(reg.coef_.T, W_expected, atol=1e-7)
+
+
 def test_single_task_is_group_shrinkage():
     # With one task the trace norm is the Euclidean norm of w.
     X, Y = low_rank_data(T=1, rank=1)
