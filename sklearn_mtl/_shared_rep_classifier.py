@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 from ._kernels._shared_rep_logistic import (
     multitask_cross_entropy,
     multitask_cross_entropy_grad,
+    multitask_cross_entropy_hessp,
 )
 
 # Components whose singular value is below this fraction of the largest one are
@@ -39,6 +40,8 @@ _ZERO_COMPONENT_RTOL = 1e-8
 # Relative size of the random columns that seed components the initial
 # gradient does not determine (rank deficiency, or n_components above its rank).
 _SEED_SCALE = 1e-2
+# Newton-CG steps that may polish an L-BFGS solution stalled at rounding level.
+_NEWTON_STEPS = 3
 
 
 def _missing_mask(column):
@@ -181,6 +184,63 @@ class _Objective:
         return loss + 0.5 * self.l2_reg * sq, grad
 
 
+    def hessp(self, x, v):
+        """Hessian of the smooth objective at ``x`` applied to ``v``."""
+        U, V, b = self.unpack(x)
+        dU, dV, db = self.unpack(v)
+        dtype = self.dtype
+        V = V.astype(dtype)
+        dV = dV.astype(dtype)
+        Z, S = self._scores(U, V, b)
+        G = np.empty_like(S)
+        multitask_cross_entropy_grad(S, self.Y, self.weights, self.offsets, G)
+        XdU = np.asarray(safe_sparse_dot(self.X, dU.astype(dtype)))
+        D = XdU @ V + Z @ dV
+        if self.fit_intercept:
+            D += db.astype(dtype)
+        D = np.ascontiguousarray(D)
+        HD = np.empty_like(S)
+        multitask_cross_entropy_hessp(S, self.Y, self.weights, self.offsets, D, HD)
+        out = np.empty(self.size)
+        out_U = out[: self.n_U].reshape(U.shape)
+        out_U[:] = safe_sparse_dot(self.X.T, HD @ V.T + G @ dV.T)
+        out_U += self.l2_reg * dU
+        out_V = out[self.n_U : self.n_U + self.n_V].reshape(V.shape)
+        out_V[:] = XdU.T @ G + Z.T @ HD
+        out_V += self.l2_reg * dV
+        if self.fit_intercept:
+            out[self.n_U + self.n_V :] = HD.sum(axis=0)
+        return out
+
+
+def _newton_direction(hessp, grad, max_iter):
+    """Approximately solve ``H p = -grad`` by conjugate gradient.
+
+    Stops at a relative residual of 1e-8, after ``max_iter`` products, or on
+    non-positive curvature (then returns the current iterate, or None if no
+    step was made).
+    """
+    p = np.zeros_like(grad)
+    r = -grad
+    d = r.copy()
+    rr = r @ r
+    stop = 1e-16 * rr
+    for _ in range(max_iter):
+        Hd = hessp(d)
+        curvature = d @ Hd
+        if not curvature > 0:
+            break
+        step = rr / curvature
+        p += step * d
+        r -= step * Hd
+        rr_new = r @ r
+        if rr_new <= stop:
+            break
+        d = r + (rr_new / rr) * d
+        rr = rr_new
+    return p if np.any(p) else None
+
+
 class MultiTaskSharedRepClassifier(
     ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
 ):
@@ -251,8 +311,10 @@ class MultiTaskSharedRepClassifier(
         ``"fista"``: of the proximal gradient mapping ``L (x - prox(x -
         grad / L))``) is at most ``tol``. ``"lbfgs"`` also stops when the
         relative decrease of the objective falls below ``64 * machine
-        epsilon``. A :class:`~sklearn.exceptions.ConvergenceWarning` is
-        raised when the measure is still above ``tol`` at the end.
+        epsilon``; if the gradient is then still above ``tol``, up to 3
+        Newton-CG steps follow, each kept only if it reduces the gradient. A
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when the
+        measure is still above ``tol`` at the end.
 
     class_weight : dict, list, "balanced" or None, default=None
         Weights of the classes. ``None``: all one. ``"balanced"``: per task,
@@ -755,8 +817,34 @@ class MultiTaskSharedRepClassifier(
                 maxls=50,
             ),
         )
-        measure = float(np.max(np.abs(result.jac))) if result.jac.size else 0.0
-        return result.x, max(int(result.nit), 1), measure
+        x, grad, n_iter = result.x, result.jac, max(int(result.nit), 1)
+        measure = float(np.max(np.abs(grad))) if grad.size else 0.0
+        if measure > self.tol and n_iter < self.max_iter:
+            # L-BFGS stopped because the objective no longer decreases in
+            # floating point (its line search compares objective values).
+            # Newton steps need only gradients: polish while they reduce it.
+            for _ in range(_NEWTON_STEPS):
+                step = _newton_direction(
+                    lambda v: objective.hessp(x, v),
+                    grad,
+                    max_iter=min(objective.size, 100),
+                )
+                if step is None:
+                    break
+                _, grad_new = objective.value_and_grad(x + step)
+                measure_new = float(np.max(np.abs(grad_new)))
+                if not measure_new < measure:
+                    break
+                x, grad, measure = x + step, grad_new, measure_new
+                n_iter += 1
+                if self.verbose:
+                    print(
+                        f"[{type(self).__name__}] Newton step: gradient "
+                        f"{measure:.3e}"
+                    )
+                if measure <= self.tol or n_iter >= self.max_iter:
+                    break
+        return x, n_iter, measure
 
     def _solve_fista(self, objective, x0, l1_reg):
         """Accelerated proximal gradient with backtracking and monotone restart.

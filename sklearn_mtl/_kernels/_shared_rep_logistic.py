@@ -138,3 +138,52 @@ def multitask_cross_entropy_grad(S, Y, weights, offsets, dS):
                         p -= 1.0
                     dS[i, start + j] = w * p
     return loss
+
+
+@njit(cache=True)
+def multitask_cross_entropy_hessp(S, Y, weights, offsets, D, out):
+    """Second derivative of the loss in the scores, applied to a direction.
+
+    Writes into ``out`` (same shape and dtype as ``S``) the product of the
+    Hessian of :func:`multitask_cross_entropy` with respect to ``S`` with the
+    direction ``D``: per observed label, ``w p (1 - p) d`` for a logistic
+    head and ``w (p * d - p (p . d))`` for a softmax head. Entries of missing
+    labels are zero.
+    """
+    n_samples = S.shape[0]
+    n_tasks = Y.shape[1]
+    for i in range(n_samples):
+        for t in range(n_tasks):
+            start = offsets[t]
+            m = offsets[t + 1] - start
+            if Y[i, t] < 0:
+                for j in range(m):
+                    out[i, start + j] = 0.0
+                continue
+            w = weights[i, t]
+            if m == 1:
+                s = np.float64(S[i, start])
+                if s >= 0.0:
+                    p = 1.0 / (1.0 + np.exp(-s))
+                else:
+                    e = np.exp(s)
+                    p = e / (1.0 + e)
+                out[i, start] = w * p * (1.0 - p) * np.float64(D[i, start])
+            else:
+                smax = np.float64(S[i, start])
+                for j in range(1, m):
+                    v = np.float64(S[i, start + j])
+                    if v > smax:
+                        smax = v
+                acc = 0.0
+                for j in range(m):
+                    acc += np.exp(np.float64(S[i, start + j]) - smax)
+                lse = smax + np.log(acc)
+                pd = 0.0
+                for j in range(m):
+                    pd += np.exp(np.float64(S[i, start + j]) - lse) * np.float64(
+                        D[i, start + j]
+                    )
+                for j in range(m):
+                    p = np.exp(np.float64(S[i, start + j]) - lse)
+                    out[i, start + j] = w * p * (np.float64(D[i, start + j]) - pd)
