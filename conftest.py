@@ -6,3 +6,14 @@ import os
 # those without array API support) but skips it unless SciPy's array API mode is
 # on, which must be decided before SciPy is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded_blas():
+    """Run BLAS on one thread: the tests fit many small problems, where a
+    multi-threaded BLAS on a 2-core machine mostly adds synchronisation cost."""
+    with threadpool_limits(1, user_api="blas"):
+        yield
