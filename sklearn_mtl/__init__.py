@@ -1,17 +1,35 @@
-"""Regularised and multi-task linear models for scikit-learn."""
+"""Regularised and multi-task linear models for scikit-learn.
 
-from ._path import RegularizedGDRegressorCV, regularized_gd_path
-from ._regularized import RegularizedGDRegressor
-from ._shared_rep import MultiTaskSharedRepRegressor
-from ._shared_rep_classifier import MultiTaskSharedRepClassifier
+Public names are loaded on first access (PEP 562): importing the package stays
+cheap, and a process that only fits ``RegularizedGDRegressor`` never imports
+the multi-task modules.
+"""
+
+import importlib
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "MultiTaskSharedRepClassifier",
-    "MultiTaskSharedRepRegressor",
-    "RegularizedGDRegressor",
-    "RegularizedGDRegressorCV",
-    "__version__",
-    "regularized_gd_path",
-]
+# Public name -> the private module that defines it.
+_PUBLIC_MODULES = {
+    "RegularizedGDRegressor": "._regularized",
+    "RegularizedGDRegressorCV": "._path",
+    "regularized_gd_path": "._path",
+    "MultiTaskSharedRepRegressor": "._shared_rep",
+    "MultiTaskSharedRepClassifier": "._shared_rep_classifier",
+}
+
+__all__ = sorted(_PUBLIC_MODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC_MODULES:
+        value = getattr(importlib.import_module(_PUBLIC_MODULES[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name == "datasets":
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC_MODULES) | {"datasets"})
