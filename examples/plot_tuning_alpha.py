@@ -150,8 +150,9 @@ fig.tight_layout()
 # %%
 # The tuned model
 # ---------------
-# The refit model keeps few of the 300 features, among them most of the 15
-# that carry signal.
+# The refit model keeps a small fraction of the 300 features, and the 15 that
+# carry signal are among them: cross-validation tunes ``alpha`` for prediction,
+# which lets in some noise features with small coefficients.
 selected = np.flatnonzero(reg_cv.coef_)
 informative = np.flatnonzero(true_coef)
 print(f"{selected.size} features selected, "
