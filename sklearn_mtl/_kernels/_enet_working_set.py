@@ -36,6 +36,8 @@ from ._design import design_tdot
 # Reassociation lets LLVM vectorise the dense column dot products (as BLAS
 # would); no assumption on NaN or infinity is made.
 _FAST = {"reassoc", "contract", "nsz"}
+# Outer rounds without a 10% fall of the duality gap before giving up.
+_MAX_STALLED = 8
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -212,8 +214,11 @@ def _inner_gram(
     hist_w = np.empty((anderson_k + 1, m))
     hist_q = np.empty((anderson_k + 1, m))
     n_hist = 0
+    ulp = 4.0 * np.finfo(np.float64).eps
     for epoch in range(max_epochs):
         viol = 0.0
+        max_d = 0.0
+        max_w = 0.0
         for k in range(m):
             L = G[k, k]
             if L <= 0.0:
@@ -224,12 +229,15 @@ def _inner_gram(
             if v > viol:
                 viol = v
             new = enet_prox_coordinate(wk + g / L, l1_reg / L, l2_reg / L, positive)
+            max_w = max(max_w, abs(new))
             if new != wk:
                 d = new - wk
+                max_d = max(max_d, abs(d))
                 w_ws[k] = new
                 for i in range(m):
                     q[i] -= d * G[k, i]
-        if viol <= tol_in:
+        # Stop at the tolerance, or at a fixed point up to rounding.
+        if viol <= tol_in or max_d <= ulp * max_w:
             return epoch + 1
         if anderson_k > 0:
             hist_w[n_hist] = w_ws
@@ -308,8 +316,11 @@ def _inner_residual(
     n_hist = 0
     c = ct[0]
     t = ct[1]
+    ulp = 4.0 * np.finfo(r_s.dtype).eps
     for epoch in range(max_epochs):
         viol = 0.0
+        max_d = 0.0
+        max_w = 0.0
         for k in range(m):
             j = ws[k]
             L = norms2[j]
@@ -331,9 +342,11 @@ def _inner_residual(
             if v > viol:
                 viol = v
             new = enet_prox_coordinate(wj + g / L, l1_reg / L, l2_reg / L, positive)
+            max_w = max(max_w, abs(new))
             if new != wj:
                 w[j] = new
                 d = float(w[j]) - wj
+                max_d = max(max_d, abs(d))
                 if is_sparse:
                     for kk in range(indptr[j], indptr[j + 1]):
                         r_s[indices[kk]] -= d * data[kk]
@@ -347,7 +360,8 @@ def _inner_residual(
                         for i in range(n):
                             r_s[i] -= d * X[i, j]
                     t -= d * (xs[j] - off * nrs)
-        if viol <= tol_in:
+        # Stop at the tolerance, or at a fixed point up to rounding.
+        if viol <= tol_in or max_d <= ulp * max_w:
             ct[0] = c
             ct[1] = t
             return epoch + 1
@@ -497,6 +511,8 @@ def enet_working_set(
     n_rounds = 0
     ws_size = 0
     grow = False
+    best_gap = np.inf
+    n_stalled = 0
     while True:
         c = ct[0]
         for i in range(n):
@@ -505,6 +521,14 @@ def enet_working_set(
         gap = enet_duality_gap(w, R, y, grad, l1_reg, l2_reg, positive, 1.0)
         if gap <= tol or n_epochs >= max_iter:
             break
+        # Rounding stops the gap from falling further: give up (the caller warns).
+        if gap < 0.9 * best_gap:
+            best_gap = gap
+            n_stalled = 0
+        else:
+            n_stalled += 1
+            if n_stalled >= _MAX_STALLED:
+                break
         n_rounds += 1
         nnz = 0
         kkt_max = 0.0
@@ -637,6 +661,8 @@ def enet_working_set_gram(
     n_rounds = 0
     ws_size = 0
     grow = False
+    best_gap = np.inf
+    n_stalled = 0
     while True:
         w_dot_c = 0.0
         w_dot_q = 0.0
@@ -650,6 +676,13 @@ def enet_working_set_gram(
         )
         if gap <= tol or n_epochs >= max_iter:
             break
+        if gap < 0.9 * best_gap:
+            best_gap = gap
+            n_stalled = 0
+        else:
+            n_stalled += 1
+            if n_stalled >= _MAX_STALLED:
+                break
         n_rounds += 1
         nnz = 0
         for j in range(p):
