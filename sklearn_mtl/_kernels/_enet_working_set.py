@@ -64,6 +64,28 @@ def _sq_norm(r):
     return acc
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def dense_moments(X, y):
+    """One pass over dense ``X``: column sums, sums of squares and ``X.T y``."""
+    n, p = X.shape
+    sums = np.zeros(p)
+    sumsq = np.zeros(p)
+    xty = np.zeros(p)
+    for j in range(p):
+        s = 0.0
+        ss = 0.0
+        sy = 0.0
+        for i in range(n):
+            v = float(X[i, j])
+            s += v
+            ss += v * v
+            sy += v * y[i]
+        sums[j] = s
+        sumsq[j] = ss
+        xty[j] = sy
+    return sums, sumsq, xty
+
+
 @njit(cache=True, nogil=True)
 def column_stats(X, data, indices, indptr, offset, row_scale, is_sparse):
     """``(||A_j||^2, X_j @ row_scale)`` for every column, in float64."""
@@ -470,13 +492,16 @@ def enet_working_set(
     anderson_k,
     gram_ratio,
     margin,
+    grad0,
 ):
     """Solve from ``w`` (updated in place) until the duality gap is below ``tol``.
 
     ``norms2`` and ``xs`` come from :func:`column_stats`. ``max_iter`` bounds
     the total number of epochs over working sets. ``gram_ratio``: the Gram
     inner solver is used on dense data when ``|ws| * gram_ratio <= n_samples``
-    (0 disables it).
+    (0 disables it). ``grad0``, if of length ``n_features``, is ``A.T y``
+    (the gradient at ``w = 0``, which the caller guarantees): it saves the
+    first pass over the data.
 
     Returns ``(gap, n_epochs, n_rounds)``.
     """
@@ -517,7 +542,13 @@ def enet_working_set(
         c = ct[0]
         for i in range(n):
             R[i] = r_s[i] + c * row_scale[i]
-        design_tdot(X, data, indices, indptr, offset, row_scale, is_sparse, R, grad)
+        if n_rounds == 0 and grad0.shape[0] == p:
+            for j in range(p):
+                grad[j] = grad0[j]
+        else:
+            design_tdot(
+                X, data, indices, indptr, offset, row_scale, is_sparse, R, grad
+            )
         gap = enet_duality_gap(w, R, y, grad, l1_reg, l2_reg, positive, 1.0)
         if gap <= tol or n_epochs >= max_iter:
             break
