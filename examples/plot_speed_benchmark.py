@@ -54,11 +54,13 @@ def show(png, title, command):
         return
     image = plt.imread(path)
     height, width = image.shape[:2]
-    fig, ax = plt.subplots(figsize=(11, 11 * height / width))
-    ax.imshow(image)
+    # One figure pixel per image pixel, no margins: the saved figure as it is.
+    dpi = 100
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(image, interpolation="none")
     ax.set_axis_off()
-    ax.set_title(title)
-    fig.tight_layout()
+    print(f"{png}: {title}")
 
 
 def print_report(md):
