@@ -69,7 +69,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
-numpydoc_validation_checks = {"PR01", "PR02", "PR07", "RT01"}
+numpydoc_validation_checks = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 # Inherited scikit-learn methods (set_params, get_metadata_routing, ...) are
 # documented by scikit-learn, not here: validate only this package's objects.
 numpydoc_validation_exclude = {
