@@ -21,6 +21,7 @@ Writes ``benchmarks/results/enet_speed.md`` (the table) and
 """
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -343,8 +344,32 @@ def main(argv=None):
             f"| {key[0]} | {key[1]} | {key[2]} | {cells} | "
             f"{t['ours'] / peer_best:.2f} |"
         )
+    missing = [
+        f"{name} on {key[0]}, {key[1]}, {key[2]}: best relative suboptimality "
+        f"{min(p[3] for p in res['runs'][name]):.1e} over its ladder"
+        for key, res in results.items()
+        for name in ("ours", "sklearn", "skglm", "celer")
+        if np.isnan(res["times"][name])
+    ]
+    if missing:
+        lines += ["", "n/a: did not land within 1e-7 within its ladder and time budget:"]
+        lines += [f"- {m}" for m in missing]
     text = "\n".join(lines) + "\n"
     Path(args.output).write_text(text)
+    Path(args.output).with_suffix(".json").write_text(
+        json.dumps(
+            {
+                " | ".join(key): {
+                    "best_objective": res["best"],
+                    "time_to_target": res["times"],
+                    "ladders (tol, seconds, objective, rel. subopt)": res["runs"],
+                }
+                for key, res in results.items()
+            },
+            indent=1,
+            default=float,
+        )
+    )
     print(text)
     for penalty_name in penalties:
         plot(results, penalty_name, RESULTS / f"enet_speed_{penalty_name}.png")

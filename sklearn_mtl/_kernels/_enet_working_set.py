@@ -539,6 +539,14 @@ def enet_working_set(
     best_gap = np.inf
     n_stalled = 0
     while True:
+        if is_sparse and n_rounds > 0:
+            # Recompute the residual state exactly (cheap on sparse data):
+            # incremental updates drift over many epochs.
+            c0, t0 = _sparse_residual(
+                X, data, indices, indptr, offset, row_scale, is_sparse, y, w, r_s
+            )
+            ct[0] = c0
+            ct[1] = t0
         c = ct[0]
         for i in range(n):
             R[i] = r_s[i] + c * row_scale[i]

@@ -1,0 +1,107 @@
+"""The working-set solver behind RegularizedGDRegressor on its edge cases."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet
+
+from sklearn_mtl import RegularizedGDRegressor
+from sklearn_mtl._penalties import enet_objective
+
+
+def _wide(n_samples=40, n_features=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    X[:, 1:] += 0.6 * X[:, :-1]
+    w = np.zeros(n_features)
+    w[rng.choice(n_features, 8, replace=False)] = rng.standard_normal(8) * 2
+    y = X @ w + 0.3 * rng.standard_normal(n_samples) + 1.0
+    return X, y
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "sparse"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_wide_problem_reaches_sklearn_objective(layout, l1_ratio):
+    # p >> n: many working-set rounds; every layout takes a different path
+    # (copy, no-copy with implicit centring, sparse with implicit centring).
+    X, y = _wide()
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "sparse":
+        X[np.abs(X) < 0.8] = 0.0
+        X = sp.csc_matrix(X)
+    alpha = 0.02
+    penalty = "l1" if l1_ratio == 1.0 else "elasticnet"
+    est = RegularizedGDRegressor(
+        penalty, alpha=alpha, l1_ratio=l1_ratio, tol=1e-12, max_iter=100_000
+    ).fit(X, y)
+    ref = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=200_000)
+    ref.fit(X, y)
+    ours = enet_objective(X, y, est.coef_, est.intercept_, alpha, l1_ratio)
+    theirs = enet_objective(X, y, ref.coef_, ref.intercept_, alpha, l1_ratio)
+    assert ours <= theirs * (1 + 1e-9)
+
+
+def test_zero_and_duplicate_columns():
+    X, y = _wide(n_features=50)
+    X[:, 3] = 0.0
+    X[:, 7] = 5.0  # constant: zero after centring
+    X[:, 10] = X[:, 11]
+    est = RegularizedGDRegressor("l1", alpha=0.01, tol=1e-12, max_iter=100_000)
+    est.fit(np.asfortranarray(X), y)
+    assert est.coef_[3] == 0.0 and est.coef_[7] == 0.0
+    ref = ElasticNet(alpha=0.01, l1_ratio=1.0, tol=1e-14, max_iter=200_000).fit(X, y)
+    ours = enet_objective(X, y, est.coef_, est.intercept_, 0.01, 1.0)
+    theirs = enet_objective(X, y, ref.coef_, ref.intercept_, 0.01, 1.0)
+    assert ours <= theirs * (1 + 1e-9)
+
+
+def test_alpha_above_alpha_max_gives_zeros_at_once():
+    X, y = _wide()
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    alpha_max = np.max(np.abs(Xc.T @ yc)) / X.shape[0]
+    est = RegularizedGDRegressor("l1", alpha=1.01 * alpha_max).fit(X, y)
+    assert not np.any(est.coef_)
+    assert est.n_iter_ == 0
+    assert est.intercept_ == pytest.approx(y.mean())
+
+
+def test_tiny_tolerance_stops_without_spinning():
+    # tol=0 is floored at rounding level; the solver must stop (converged or
+    # stalled) long before max_iter.
+    X, y = _wide()
+    est = RegularizedGDRegressor("l1", alpha=0.05, tol=0.0, max_iter=10**7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(sp.csc_matrix(X), y)
+    assert est.n_iter_ < 10**5
+
+
+def test_float32_fortran_input_no_copy_path():
+    X, y = _wide()
+    X32 = np.asfortranarray(X, dtype=np.float32)
+    est = RegularizedGDRegressor("elasticnet", alpha=0.05, tol=1e-7).fit(
+        X32, y.astype(np.float32)
+    )
+    assert est.coef_.dtype == np.float32
+    ref = ElasticNet(alpha=0.05, tol=1e-12, max_iter=100_000).fit(X, y)
+    ours = enet_objective(X, y, est.coef_, est.intercept_, 0.05, 0.5)
+    theirs = enet_objective(X, y, ref.coef_, ref.intercept_, 0.05, 0.5)
+    # float32: the gap tolerance is floored at 10 * eps(float32) * ||y||^2.
+    assert ours <= theirs * (1 + 1e-4)
+
+
+def test_large_feature_means_are_centred_accurately():
+    # Fortran unweighted input is centred implicitly: means far from zero
+    # must not cost accuracy.
+    X, y = _wide(n_features=60)
+    X = np.asfortranarray(X + 1e4)
+    est = RegularizedGDRegressor("l1", alpha=0.02, tol=1e-12, max_iter=100_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    ref = ElasticNet(alpha=0.02, l1_ratio=1.0, tol=1e-14, max_iter=200_000).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
