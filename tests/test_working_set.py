@@ -105,3 +105,30 @@ def test_large_feature_means_are_centred_accurately():
         est.fit(X, y)
     ref = ElasticNet(alpha=0.02, l1_ratio=1.0, tol=1e-14, max_iter=200_000).fit(X, y)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
+
+
+def test_gram_inner_solver_matches():
+    # The Gram inner solver (off by default in the estimator: building the
+    # working set's Gram matrix did not pay on the benchmark shapes) stays
+    # correct.
+    from sklearn_mtl._kernels._enet_working_set import enet_working_set
+    from sklearn_mtl._regularized import _prepare
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200, 30))
+    y = X[:, :4] @ np.array([2.0, -1.0, 0.5, 3.0]) + rng.standard_normal(200)
+    design, Y_c, X_offset, Y_offset = _prepare(X, y, None, True)
+    norms2, xs = design.column_stats()
+    y_c = np.ascontiguousarray(Y_c[:, 0])
+    l1_reg, l2_reg = 200 * 0.05 * 0.5, 200 * 0.05 * 0.5
+    coefs = []
+    for gram_ratio in (0, 1):
+        w = np.zeros(30)
+        gap, _, _ = enet_working_set(
+            *design.arrays, y_c, w, l1_reg, l2_reg, False, 10_000,
+            1e-12 * (y_c @ y_c), norms2, xs, 10, 0.3, 5, gram_ratio, 0.0,
+            np.empty(0),
+        )
+        assert gap <= 1e-12 * (y_c @ y_c)
+        coefs.append(w)
+    np.testing.assert_allclose(coefs[0], coefs[1], rtol=1e-6, atol=1e-8)
