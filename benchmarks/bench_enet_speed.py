@@ -16,8 +16,9 @@ Run::
     python benchmarks/bench_enet_speed.py            # full run (several minutes)
     python benchmarks/bench_enet_speed.py --quick    # smaller problems
 
-Writes ``benchmarks/results/enet_speed.md`` (the table) and
-``benchmarks/results/enet_speed_<penalty>.png`` (suboptimality vs time).
+Writes ``benchmarks/results/enet_speed.md`` (the table; ``--output`` to
+change), ``enet_speed.json`` (every ladder) and ``enet_speed_<penalty>.png``
+(suboptimality vs time) next to it.
 """
 
 import argparse
@@ -318,8 +319,7 @@ def main(argv=None):
         "# Elastic net / Lasso: time to 1e-7 relative suboptimality",
         "",
         "Command: `python benchmarks/bench_enet_speed.py"
-        + (" --quick" if args.quick else "")
-        + (" --no-intercept" if args.no_intercept else "")
+        + "".join(" " + a for a in (sys.argv[1:] if argv is None else argv))
         + "`",
         "",
         f"fit_intercept={fit_intercept}, float64. Time (s) for each solver to land "
@@ -371,8 +371,9 @@ def main(argv=None):
         )
     )
     print(text)
+    out = Path(args.output)
     for penalty_name in penalties:
-        plot(results, penalty_name, RESULTS / f"enet_speed_{penalty_name}.png")
+        plot(results, penalty_name, out.with_name(f"{out.stem}_{penalty_name}.png"))
 
 
 def _versions():
