@@ -143,3 +143,12 @@ print_report("enet_cv.md")
 # :class:`~sklearn.linear_model.Ridge`.
 show("multitask_regression.png", "Multi-task regression: accuracy and speed",
      "python benchmarks/bench_multitask_regression.py")
+
+# %%
+# Multi-task classification against its peers
+# --------------------------------------------
+# ``benchmarks/bench_multitask_classification.py`` compares
+# :class:`~sklearn_mtl.MultiTaskSharedRepClassifier` with per-task
+# :class:`~sklearn.linear_model.LogisticRegressionCV` and a tuned
+# :class:`~sklearn.neural_network.MLPClassifier`, accuracy and fit time.
+print_report("multitask_classification.md")
