@@ -366,7 +366,8 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
     cv : int, cross-validation generator or iterable, default=None
         As :func:`~sklearn.model_selection.check_cv`: ``None`` is 5-fold.
     n_jobs : int, default=None
-        Number of threads over the folds; the solvers release the GIL. ``None`` means 1 unless in a joblib context.
+        Number of threads over the folds; the solvers release the GIL.
+        ``None`` means 1 unless in a joblib context.
     positive : bool, default=False
         Constrain the coefficients to be non-negative.
     verbose : int, default=0

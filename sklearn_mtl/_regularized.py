@@ -1,4 +1,4 @@
-"""Linear regression with an L1, L2 or elastic-net penalty, by proximal gradient."""
+"""Linear regression with an L1, L2 or elastic-net penalty, by proximal steps."""
 
 import warnings
 from numbers import Integral, Real
@@ -252,11 +252,19 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         + alpha * l1_ratio * ||w||_1
         + 0.5 * alpha * (1 - l1_ratio) * ||w||_2 ** 2
 
-    with sample weights ``s`` rescaled to sum to ``n_samples``, by accelerated
-    proximal gradient (FISTA with adaptive restart) in Numba-jitted loops:
-    soft-thresholding for the L1 part, shrinkage (weight decay) for the L2 part.
-    The intercept ``b`` is not penalised. The step size needs no tuning: it starts
-    from a power-iteration estimate of the Lipschitz constant and backtracks.
+    with sample weights ``s`` rescaled to sum to ``n_samples``, by proximal
+    gradient steps in Numba-jitted loops: soft-thresholding for the L1 part,
+    shrinkage (weight decay) for the L2 part. The intercept ``b`` is not
+    penalised. No step size needs tuning.
+
+    With an L1 part (``"l1"``, ``"elasticnet"``) the solver works on working
+    sets: each outer round takes one pass over the data for the duality gap and
+    the optimality violations, keeps the support plus the features closest to
+    violating their optimality condition, and solves that small problem by
+    proximal steps one coordinate at a time (each with its own step
+    ``1 / ||x_j||^2``) with Anderson extrapolation. Without one (``"l2"``,
+    ``None``) it runs FISTA with adaptive restart and backtracking on all
+    features.
 
     Parameters
     ----------
@@ -275,7 +283,8 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Whether to fit an (unpenalised) intercept. Sparse ``X`` is never
         centred: the centring is kept implicit in the solver.
     max_iter : int, default=1000
-        Maximum number of proximal gradient iterations per target.
+        Maximum number of iterations per target: epochs over the working set
+        with an L1 part, FISTA iterations otherwise.
     tol : float, default=1e-4
         Stop when the duality gap is below ``tol * ||y_c||^2 / n_samples``
         where ``y_c`` is the (weighted, centred) target, scikit-learn's scaling.
@@ -296,7 +305,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept (0 when ``fit_intercept=False``).
     n_iter_ : int or ndarray of shape (n_targets,)
-        Proximal gradient iterations run.
+        Iterations run (see ``max_iter``).
     dual_gap_ : float or ndarray of shape (n_targets,)
         Duality gap at the solution, on the scale of the objective above.
     n_features_in_ : int

@@ -1,4 +1,4 @@
-"""regularized_gd_path and RegularizedGDRegressorCV against sklearn's enet_path and ElasticNetCV."""
+"""regularized_gd_path and RegularizedGDRegressorCV vs enet_path and ElasticNetCV."""
 
 import numpy as np
 import pytest

@@ -587,7 +587,10 @@ def enet_working_set(
                 score = (gg - l1_reg) / np.sqrt(norms2[j])
                 # Zeros that satisfy their optimality condition with some
                 # margin stay out of the working set.
-                scores[j] = score if score > -margin * l1_reg / np.sqrt(norms2[j]) else -np.inf
+                if score > -margin * l1_reg / np.sqrt(norms2[j]):
+                    scores[j] = score
+                else:
+                    scores[j] = -np.inf
             if v > kkt_max:
                 kkt_max = v
         new_size = max(p0, 2 * nnz)
