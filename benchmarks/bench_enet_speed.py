@@ -173,10 +173,10 @@ def _fit(factory, X, y, alpha, l1_ratio, tol, fit_intercept):
 
 def warm_up(X, y, fit_intercept):
     """Compile every jitted path on a small problem of the same kind."""
-    Xs, ys = X[:200], y[:200]
-    if sp.issparse(X):
-        Xs = sp.csc_matrix(Xs)
-    Xs = Xs[:, :300]
+    # Same dtype, sparsity and memory layout as the timed problem, so that
+    # every specialisation the timed fits use is compiled here.
+    Xs, ys = X[:200, :300], y[:200]
+    Xs = sp.csc_matrix(Xs) if sp.issparse(X) else np.asfortranarray(Xs)
     for factory, _ in SOLVERS.values():
         for l1_ratio in (1.0, 0.5):
             a = alpha_max(Xs, ys, l1_ratio, fit_intercept) / 20

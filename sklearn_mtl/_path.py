@@ -25,11 +25,11 @@ from ._regularized import (
     _ANDERSON_K,
     _WS_INNER_RATIO,
     _WS_MARGIN,
-    _WS_P0,
     RegularizedGDRegressor,
     _l1_ratio_of,
     _prepare,
     _solve_to_tol,
+    _ws_p0,
 )
 
 
@@ -118,7 +118,7 @@ def _path_on_design(
                     bool(positive),
                     int(max_iter),
                     float(abs_tol),
-                    _WS_P0,
+                    _ws_p0(n_features),
                     _WS_INNER_RATIO,
                     _ANDERSON_K,
                     _WS_MARGIN,

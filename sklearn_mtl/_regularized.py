@@ -17,7 +17,12 @@ from sklearn.utils.validation import (
 
 from ._kernels._design import design_sq_norm
 from ._kernels._enet_fista import enet_fista
-from ._kernels._enet_working_set import column_stats, dense_moments, enet_working_set
+from ._kernels._enet_working_set import (
+    column_stats,
+    dense_moments,
+    enet_working_set,
+    sparse_moments,
+)
 from ._penalties import penalty_strengths
 
 # Duality gap checks cost one extra pass over X: do one every few iterations.
@@ -27,6 +32,10 @@ _POWER_ITERATIONS = 30
 # fraction of the outer KKT violation, Anderson memory, and the Gram switch
 # (Gram inner solver on dense data when |ws| * _GRAM_RATIO <= n_samples).
 _WS_P0 = 10
+# ... and at least this fraction of the features: early rounds cost a full
+# pass each, so a first working set that is cheap next to a pass but not tiny
+# saves rounds.
+_WS_P0_FRACTION = 0.02
 _WS_INNER_RATIO = 0.3
 _ANDERSON_K = 5
 _GRAM_RATIO = 0
@@ -47,23 +56,25 @@ def _l1_ratio_of(penalty, l1_ratio):
 class _Design:
     """The centred, row-weighted design ``A`` in the form the kernels take.
 
-    Dense ``X`` is centred and weighted in a Fortran-ordered copy, except when
-    it is already Fortran-ordered and unweighted: it is then used as is with
-    the centring implicit (``offset``). Sparse ``X`` is converted to
-    CSC with its rows scaled by ``sqrt(sample_weight)`` (same sparsity) and its
-    centring kept implicit through ``offset`` and ``row_scale``.
+    Dense ``X`` is centred and weighted in a Fortran-ordered copy. Sparse ``X``
+    is converted to CSC with its rows scaled by ``sqrt(sample_weight)`` (same
+    sparsity) and its centring kept implicit through ``offset`` and
+    ``row_scale``. With ``copy=False`` (unweighted Fortran-ordered dense or
+    sorted CSC ``X``, see :func:`_prepare_in_place`) ``X`` is used as it is,
+    the centring implicit.
     """
 
-    def __init__(self, X, X_offset, sqrt_sw):
+    def __init__(self, X, X_offset, sqrt_sw, copy=True):
         dtype = X.dtype
         # Target index -> A.T y_c when known (the gradient at w = 0).
         self.initial_grad = {}
         self.row_scale = sqrt_sw.astype(dtype)
         empty_index = np.empty(0, dtype=np.int32)
         if sp.issparse(X):
-            X = sp.csc_matrix(X, dtype=dtype, copy=True)
-            X.sort_indices()
-            X.data *= self.row_scale[X.indices]
+            if copy:
+                X = sp.csc_matrix(X, dtype=dtype, copy=True)
+                X.sort_indices()
+                X.data *= self.row_scale[X.indices]
             self.is_sparse = True
             self.X = np.empty((0, 0), dtype=dtype)
             self.data = X.data
@@ -130,13 +141,11 @@ def _prepare(X, y, sample_weight, fit_intercept):
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     sample_weight = sample_weight * (n_samples / sample_weight.sum())
-    if (
-        unweighted
-        and not sp.issparse(X)
-        and X.flags.f_contiguous
-        and X.dtype in (np.float32, np.float64)
+    if unweighted and (
+        (not sp.issparse(X) and X.flags.f_contiguous)
+        or (sp.issparse(X) and X.format == "csc" and X.has_sorted_indices)
     ):
-        return _prepare_dense_in_place(X, Y, fit_intercept)
+        return _prepare_in_place(X, Y, fit_intercept)
     if fit_intercept:
         X_offset = np.asarray(safe_sparse_dot(sample_weight, X)).ravel() / n_samples
         Y_offset = sample_weight @ Y.astype(np.float64) / n_samples
@@ -149,11 +158,12 @@ def _prepare(X, y, sample_weight, fit_intercept):
     return design, Y_c, X_offset, Y_offset
 
 
-def _prepare_dense_in_place(X, Y, fit_intercept):
-    """:func:`_prepare` for unweighted Fortran-ordered dense ``X`` (no copy).
+def _prepare_in_place(X, Y, fit_intercept):
+    """:func:`_prepare` for unweighted Fortran-ordered dense or sorted CSC ``X``.
 
-    One pass over ``X`` gives its column means, the squared norms of the
-    centred columns and ``A.T y`` for the first target (the solver's first
+    ``X`` is not copied: the kernels read it as it is, with the centring
+    implicit. One pass over ``X`` gives its column means, the squared norms of
+    the centred columns and ``A.T y`` for the first target (the solver's first
     gradient), instead of three.
     """
     n_samples, n_features = X.shape
@@ -161,17 +171,28 @@ def _prepare_dense_in_place(X, Y, fit_intercept):
     if Y_offset is None:
         Y_offset = np.zeros(Y.shape[1])
     Y_c = np.asfortranarray((Y - Y_offset).astype(X.dtype))
-    sums, sumsq, xty = dense_moments(X, Y_c[:, 0].astype(np.float64))
+    y0 = Y_c[:, 0].astype(np.float64)
+    if sp.issparse(X):
+        indices = X.indices.astype(np.int32, copy=False)
+        indptr = X.indptr.astype(np.int32, copy=False)
+        sums, sumsq, xty = sparse_moments(X.data, indices, indptr, y0)
+    else:
+        sums, sumsq, xty = dense_moments(X, y0)
     X_offset = sums / n_samples if fit_intercept else np.zeros(n_features)
-    design = _Design(X, X_offset, np.ones(n_samples))
+    design = _Design(X, X_offset, np.ones(n_samples), copy=False)
     norms2 = np.maximum(sumsq - n_samples * X_offset**2, 0.0)
     if np.any(norms2 < 1e-4 * sumsq):
         # Large means relative to the spread: recompute without cancellation.
         design.column_stats()
     else:
         design._column_stats = (norms2, sums)
-    design.initial_grad = {0: xty - X_offset * float(np.sum(Y_c[:, 0]))}
+    design.initial_grad = {0: xty - X_offset * float(np.sum(y0))}
     return design, Y_c, X_offset, Y_offset
+
+
+def _ws_p0(n_features):
+    """Size of the first working set."""
+    return max(_WS_P0, int(_WS_P0_FRACTION * n_features))
 
 
 def _solve_to_tol(design, y, w, l1_reg, l2_reg, positive, max_iter, tol, grad0=None):
@@ -215,7 +236,7 @@ def _run_solver(design, y, w, l1_reg, l2_reg, positive, max_iter, tol, grad0=Non
             float(tol),
             norms2,
             xs,
-            _WS_P0,
+            _ws_p0(w.shape[0]),
             _WS_INNER_RATIO,
             _ANDERSON_K,
             _GRAM_RATIO,

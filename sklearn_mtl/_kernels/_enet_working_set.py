@@ -87,6 +87,28 @@ def dense_moments(X, y):
 
 
 @njit(cache=True, nogil=True)
+def sparse_moments(data, indices, indptr, y):
+    """One pass over CSC data: column sums, sums of squares and ``X.T y``."""
+    p = indptr.shape[0] - 1
+    sums = np.zeros(p)
+    sumsq = np.zeros(p)
+    xty = np.zeros(p)
+    for j in range(p):
+        s = 0.0
+        ss = 0.0
+        sy = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            v = float(data[k])
+            s += v
+            ss += v * v
+            sy += v * y[indices[k]]
+        sums[j] = s
+        sumsq[j] = ss
+        xty[j] = sy
+    return sums, sumsq, xty
+
+
+@njit(cache=True, nogil=True)
 def column_stats(X, data, indices, indptr, offset, row_scale, is_sparse):
     """``(||A_j||^2, X_j @ row_scale)`` for every column, in float64."""
     n_features = offset.shape[0]
@@ -194,30 +216,28 @@ def _anderson_weights(hist_w, n_rows):
 def _select_top(scores, k):
     """Indices (sorted) of the ``k`` largest scores, leaving out ``-inf`` ones."""
     p = scores.shape[0]
-    n_finite = 0
+    cand = np.empty(p, dtype=np.int64)
+    n_cand = 0
     for j in range(p):
         if scores[j] > -np.inf:
-            n_finite += 1
-    if k >= n_finite:
-        ws = np.empty(n_finite, dtype=np.int64)
-        m = 0
-        for j in range(p):
-            if scores[j] > -np.inf:
-                ws[m] = j
-                m += 1
-        return ws
-    neg = -scores
+            cand[n_cand] = j
+            n_cand += 1
+    if k >= n_cand:
+        return cand[:n_cand].copy()
+    neg = np.empty(n_cand)
+    for a in range(n_cand):
+        neg[a] = -scores[cand[a]]
     thr = np.partition(neg, k - 1)[k - 1]
     ws = np.empty(k, dtype=np.int64)
     m = 0
-    for j in range(p):
-        if neg[j] < thr:
-            ws[m] = j
+    for a in range(n_cand):
+        if -scores[cand[a]] < thr:
+            ws[m] = cand[a]
             m += 1
     if m < k:
-        for j in range(p):
-            if neg[j] == thr:
-                ws[m] = j
+        for a in range(n_cand):
+            if -scores[cand[a]] == thr:
+                ws[m] = cand[a]
                 m += 1
                 if m == k:
                     break
