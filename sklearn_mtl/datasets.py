@@ -102,10 +102,14 @@ def make_low_rank_tasks(
     Returns
     -------
     X_train : ndarray of shape (n_samples, n_features)
+        Training features, standard normal.
     X_test : ndarray of shape (n_test_samples, n_features)
+        Test features, an independent draw from the same distribution.
     Y_train : ndarray of shape (n_samples, n_tasks)
-        May hold NaN where ``missing_fraction > 0``.
+        Training targets; NaN marks a target that was not observed (only
+        where ``missing_fraction > 0``).
     Y_test : ndarray of shape (n_test_samples, n_tasks)
+        Test targets, all observed.
     coef : ndarray of shape (n_tasks, n_features)
         Only if ``return_coef`` is True.
     intercept : ndarray of shape (n_tasks,)
