@@ -24,7 +24,6 @@ from ._penalties import penalty_strengths
 from ._regularized import (
     _ANDERSON_K,
     _WS_INNER_RATIO,
-    _WS_MARGIN,
     RegularizedGDRegressor,
     _l1_ratio_of,
     _prepare,
@@ -121,7 +120,6 @@ def _path_on_design(
                     _ws_p0(n_features),
                     _WS_INNER_RATIO,
                     _ANDERSON_K,
-                    _WS_MARGIN,
                 )
             else:
                 gap, n_iter, abs_tol = _solve_to_tol(

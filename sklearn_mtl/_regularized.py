@@ -29,8 +29,7 @@ from ._penalties import penalty_strengths
 _GAP_EVERY = 10
 _POWER_ITERATIONS = 30
 # Working-set solver settings: smallest working set, inner tolerance as a
-# fraction of the outer KKT violation, Anderson memory, and the Gram switch
-# (Gram inner solver on dense data when |ws| * _GRAM_RATIO <= n_samples).
+# fraction of the outer KKT violation, and Anderson memory.
 _WS_P0 = 10
 # ... and at least this fraction of the features: early rounds cost a full
 # pass each, so a first working set that is cheap next to a pass but not tiny
@@ -38,10 +37,6 @@ _WS_P0 = 10
 _WS_P0_FRACTION = 0.02
 _WS_INNER_RATIO = 0.3
 _ANDERSON_K = 5
-_GRAM_RATIO = 0
-# Zero coefficients whose optimality condition holds with a margin (relative
-# to l1_reg) stay out of the working set.
-_WS_MARGIN = 0.0
 
 
 def _l1_ratio_of(penalty, l1_ratio):
@@ -239,8 +234,6 @@ def _run_solver(design, y, w, l1_reg, l2_reg, positive, max_iter, tol, grad0=Non
             _ws_p0(w.shape[0]),
             _WS_INNER_RATIO,
             _ANDERSON_K,
-            _GRAM_RATIO,
-            _WS_MARGIN,
             grad0,
         )
         return gap, n_iter

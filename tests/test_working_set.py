@@ -107,11 +107,13 @@ def test_large_feature_means_are_centred_accurately():
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
 
 
-def test_gram_inner_solver_matches():
-    # The Gram inner solver (off by default in the estimator: building the
-    # working set's Gram matrix did not pay on the benchmark shapes) stays
-    # correct.
-    from sklearn_mtl._kernels._enet_working_set import enet_working_set
+def test_gram_solver_matches_residual_solver():
+    # The Gram-matrix working-set solver (used along paths on dense data with
+    # more samples than features) and the residual one reach the same optimum.
+    from sklearn_mtl._kernels._enet_working_set import (
+        enet_working_set,
+        enet_working_set_gram,
+    )
     from sklearn_mtl._regularized import _prepare
 
     rng = np.random.default_rng(3)
@@ -121,14 +123,23 @@ def test_gram_inner_solver_matches():
     norms2, xs = design.column_stats()
     y_c = np.ascontiguousarray(Y_c[:, 0])
     l1_reg, l2_reg = 200 * 0.05 * 0.5, 200 * 0.05 * 0.5
+    tol = 1e-12 * (y_c @ y_c)
     coefs = []
-    for gram_ratio in (0, 1):
-        w = np.zeros(30)
-        gap, _, _ = enet_working_set(
-            *design.arrays, y_c, w, l1_reg, l2_reg, False, 10_000,
-            1e-12 * (y_c @ y_c), norms2, xs, 10, 0.3, 5, gram_ratio, 0.0,
-            np.empty(0),
-        )
-        assert gap <= 1e-12 * (y_c @ y_c)
-        coefs.append(w)
+
+    w = np.zeros(30)
+    gap, _, _ = enet_working_set(
+        *design.arrays, y_c, w, l1_reg, l2_reg, False, 10_000,
+        tol, norms2, xs, 10, 0.3, 5, np.empty(0),
+    )
+    assert gap <= tol
+    coefs.append(w)
+
+    A = X - X.mean(axis=0)
+    w = np.zeros(30)
+    gap, _, _ = enet_working_set_gram(
+        A.T @ A, A.T @ y_c, float(y_c @ y_c), w, l1_reg, l2_reg, False, 10_000,
+        tol, 10, 0.3, 5,
+    )
+    assert gap <= tol
+    coefs.append(w)
     np.testing.assert_allclose(coefs[0], coefs[1], rtol=1e-6, atol=1e-8)

@@ -245,6 +245,50 @@ def _select_top(scores, k):
 
 
 @njit(cache=True)
+def _rank_features(w, grad, sq_norms, l1_reg, l2_reg, positive, scores):
+    """Score every feature for the working set; return the support size.
+
+    ``grad`` is ``A.T r``. Non-zero coefficients score ``inf`` (always kept);
+    zeros score their normalised KKT violation ``(|g| - l1_reg) / ||A_j||``,
+    and ``-inf`` when their optimality condition holds or their column is
+    zero, so that they stay out.
+    """
+    nnz = 0
+    for j in range(w.shape[0]):
+        wj = float(w[j])
+        if wj != 0.0:
+            nnz += 1
+            scores[j] = np.inf
+        elif sq_norms[j] <= 0.0:
+            scores[j] = -np.inf
+        else:
+            g = grad[j] - l2_reg * wj
+            gg = g if positive else abs(g)
+            score = (gg - l1_reg) / np.sqrt(sq_norms[j])
+            scores[j] = score if score > 0.0 else -np.inf
+    return nnz
+
+
+@njit(cache=True)
+def _max_violation(w, grad, ws, l1_reg, l2_reg, positive):
+    """Largest KKT violation over the features in ``ws``."""
+    worst = 0.0
+    for j in ws:
+        wj = float(w[j])
+        worst = max(worst, _kkt_violation(grad[j] - l2_reg * wj, wj, l1_reg, positive))
+    return worst
+
+
+@njit(cache=True)
+def _working_set_size(p0, nnz, grow, ws_size, n_features):
+    """About twice the support, at least ``p0``, doubled when ``grow``, never shrinking."""
+    new_size = max(p0, 2 * nnz)
+    if grow:
+        new_size = max(new_size, 2 * ws_size)
+    return min(n_features, max(new_size, ws_size))
+
+
+@njit(cache=True)
 def _inner_gram(
     G, cvec, w_ws, q, l1_reg, l2_reg, positive, tol_in, max_epochs, anderson_k
 ):
@@ -510,16 +554,13 @@ def enet_working_set(
     p0,
     inner_ratio,
     anderson_k,
-    gram_ratio,
-    margin,
     grad0,
 ):
     """Solve from ``w`` (updated in place) until the duality gap is below ``tol``.
 
     ``norms2`` and ``xs`` come from :func:`column_stats`. ``max_iter`` bounds
-    the total number of epochs over working sets. ``gram_ratio``: the Gram
-    inner solver is used on dense data when ``|ws| * gram_ratio <= n_samples``
-    (0 disables it). ``grad0``, if of length ``n_features``, is ``A.T y``
+    the total number of epochs over working sets. ``grad0``, if of length
+    ``n_features``, is ``A.T y``
     (the gradient at ``w = 0``, which the caller guarantees): it saves the
     first pass over the data.
 
@@ -589,96 +630,34 @@ def enet_working_set(
             if n_stalled >= _MAX_STALLED:
                 break
         n_rounds += 1
-        nnz = 0
-        kkt_max = 0.0
-        for j in range(p):
-            wj = float(w[j])
-            g = grad[j] - l2_reg * wj
-            if wj != 0.0:
-                nnz += 1
-                scores[j] = np.inf
-                v = _kkt_violation(g, wj, l1_reg, positive)
-            elif norms2[j] <= 0.0:
-                scores[j] = -np.inf
-                v = 0.0
-            else:
-                gg = g if positive else abs(g)
-                v = max(gg - l1_reg, 0.0)
-                score = (gg - l1_reg) / np.sqrt(norms2[j])
-                # Zeros that satisfy their optimality condition with some
-                # margin stay out of the working set.
-                if score > -margin * l1_reg / np.sqrt(norms2[j]):
-                    scores[j] = score
-                else:
-                    scores[j] = -np.inf
-            if v > kkt_max:
-                kkt_max = v
-        new_size = max(p0, 2 * nnz)
-        if grow:
-            new_size = max(new_size, 2 * ws_size)
-        ws_size = min(p, max(new_size, ws_size))
+        nnz = _rank_features(w, grad, norms2, l1_reg, l2_reg, positive, scores)
+        ws_size = _working_set_size(p0, nnz, grow, ws_size, p)
         ws = _select_top(scores, ws_size)
-        m = ws.shape[0]
-        kkt_ws = 0.0
-        for k in range(m):
-            j = ws[k]
-            wj = float(w[j])
-            v = _kkt_violation(grad[j] - l2_reg * wj, wj, l1_reg, positive)
-            if v > kkt_ws:
-                kkt_ws = v
+        kkt_ws = _max_violation(w, grad, ws, l1_reg, l2_reg, positive)
         tol_in = max(inner_ratio * kkt_ws, kkt_floor)
         budget = max_iter - n_epochs
-        if (not is_sparse) and gram_ratio > 0 and m * gram_ratio <= n:
-            Aws = np.empty((m, n), dtype=dtype)
-            for k in range(m):
-                j = ws[k]
-                off = offset[j]
-                for i in range(n):
-                    Aws[k, i] = X[i, j] - off * row_scale[i]
-            G = (Aws @ Aws.T).astype(np.float64)
-            cvec = (Aws @ y).astype(np.float64)
-            w_ws = np.empty(m)
-            for k in range(m):
-                w_ws[k] = w[ws[k]]
-            q = cvec - G @ w_ws
-            epochs = _inner_gram(
-                G, cvec, w_ws, q, l1_reg, l2_reg, positive, tol_in, budget, anderson_k
-            )
-            for k in range(m):
-                w[ws[k]] = w_ws[k]
-            for k in range(m):
-                w_ws[k] = w[ws[k]]
-            # Dense: r_s is the residual itself (c = 0).
-            r_new = Aws.T @ w_ws.astype(dtype)
-            t = 0.0
-            for i in range(n):
-                r_s[i] = y[i] - r_new[i]
-                t += float(row_scale[i]) * r_s[i]
-            ct[0] = 0.0
-            ct[1] = t
-        else:
-            epochs = _inner_residual(
-                X,
-                data,
-                indices,
-                indptr,
-                offset,
-                row_scale,
-                is_sparse,
-                ws,
-                w,
-                r_s,
-                ct,
-                norms2,
-                xs,
-                nrs,
-                l1_reg,
-                l2_reg,
-                positive,
-                tol_in,
-                budget,
-                anderson_k,
-            )
+        epochs = _inner_residual(
+            X,
+            data,
+            indices,
+            indptr,
+            offset,
+            row_scale,
+            is_sparse,
+            ws,
+            w,
+            r_s,
+            ct,
+            norms2,
+            xs,
+            nrs,
+            l1_reg,
+            l2_reg,
+            positive,
+            tol_in,
+            budget,
+            anderson_k,
+        )
         n_epochs += epochs
         grow = epochs <= 1
     return gap, n_epochs, n_rounds
@@ -698,7 +677,6 @@ def enet_working_set_gram(
     p0,
     inner_ratio,
     anderson_k,
-    margin,
 ):
     """The working-set solver on a precomputed Gram matrix ``G = A.T A``.
 
@@ -714,10 +692,8 @@ def enet_working_set_gram(
         w64[j] = w[j]
     q = Aty - G @ w64
     scores = np.empty(p)
-    max_norm2 = 0.0
-    for j in range(p):
-        max_norm2 = max(max_norm2, G[j, j])
-    kkt_floor = 4.0 * np.finfo(np.float64).eps * np.sqrt(max_norm2 * y_norm2)
+    sq_norms = np.diag(G).copy()
+    kkt_floor = 4.0 * np.finfo(np.float64).eps * np.sqrt(sq_norms.max() * y_norm2)
     gap = np.inf
     n_epochs = 0
     n_rounds = 0
@@ -746,37 +722,17 @@ def enet_working_set_gram(
             if n_stalled >= _MAX_STALLED:
                 break
         n_rounds += 1
-        nnz = 0
-        for j in range(p):
-            wj = w64[j]
-            g = q[j] - l2_reg * wj
-            if wj != 0.0:
-                nnz += 1
-                scores[j] = np.inf
-            elif G[j, j] <= 0.0:
-                scores[j] = -np.inf
-            else:
-                gg = g if positive else abs(g)
-                score = (gg - l1_reg) / np.sqrt(G[j, j])
-                if score > -margin * l1_reg / np.sqrt(G[j, j]):
-                    scores[j] = score
-                else:
-                    scores[j] = -np.inf
-        new_size = max(p0, 2 * nnz)
-        if grow:
-            new_size = max(new_size, 2 * ws_size)
-        ws_size = min(p, max(new_size, ws_size))
+        nnz = _rank_features(w64, q, sq_norms, l1_reg, l2_reg, positive, scores)
+        ws_size = _working_set_size(p0, nnz, grow, ws_size, p)
         ws = _select_top(scores, ws_size)
         m = ws.shape[0]
-        kkt_ws = 0.0
+        kkt_ws = _max_violation(w64, q, ws, l1_reg, l2_reg, positive)
         Gws = np.empty((m, m))
         c_ws = np.empty(m)
         w_ws = np.empty(m)
         q_ws = np.empty(m)
         for a in range(m):
             ja = ws[a]
-            v = _kkt_violation(q[ja] - l2_reg * w64[ja], w64[ja], l1_reg, positive)
-            kkt_ws = max(kkt_ws, v)
             c_ws[a] = Aty[ja]
             w_ws[a] = w64[ja]
             q_ws[a] = q[ja]
