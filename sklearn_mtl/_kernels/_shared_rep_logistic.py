@@ -30,6 +30,18 @@ def _log1pexp(z):
 
 
 @njit(cache=True)
+def _row_logsumexp(S, i, start, m):
+    """``log(sum(exp(S[i, start:start + m])))`` in float64, shifted by the max."""
+    smax = np.float64(S[i, start])
+    for j in range(1, m):
+        smax = max(smax, np.float64(S[i, start + j]))
+    acc = 0.0
+    for j in range(m):
+        acc += np.exp(np.float64(S[i, start + j]) - smax)
+    return smax + np.log(acc)
+
+
+@njit(cache=True)
 def multitask_cross_entropy(S, Y, weights, offsets):
     """Weighted cross-entropy of all observed labels.
 
@@ -67,15 +79,7 @@ def multitask_cross_entropy(S, Y, weights, offsets):
                 else:
                     loss += w * _log1pexp(s)
             else:
-                smax = np.float64(S[i, start])
-                for j in range(1, m):
-                    v = np.float64(S[i, start + j])
-                    if v > smax:
-                        smax = v
-                acc = 0.0
-                for j in range(m):
-                    acc += np.exp(np.float64(S[i, start + j]) - smax)
-                lse = smax + np.log(acc)
+                lse = _row_logsumexp(S, i, start, m)
                 loss += w * (lse - np.float64(S[i, start + label]))
     return loss
 
@@ -122,15 +126,7 @@ def multitask_cross_entropy_grad(S, Y, weights, offsets, dS):
                     loss += w * _log1pexp(s)
                     dS[i, start] = w * p
             else:
-                smax = np.float64(S[i, start])
-                for j in range(1, m):
-                    v = np.float64(S[i, start + j])
-                    if v > smax:
-                        smax = v
-                acc = 0.0
-                for j in range(m):
-                    acc += np.exp(np.float64(S[i, start + j]) - smax)
-                lse = smax + np.log(acc)
+                lse = _row_logsumexp(S, i, start, m)
                 loss += w * (lse - np.float64(S[i, start + label]))
                 for j in range(m):
                     p = np.exp(np.float64(S[i, start + j]) - lse)
@@ -170,15 +166,7 @@ def multitask_cross_entropy_hessp(S, Y, weights, offsets, D, out):
                     p = e / (1.0 + e)
                 out[i, start] = w * p * (1.0 - p) * np.float64(D[i, start])
             else:
-                smax = np.float64(S[i, start])
-                for j in range(1, m):
-                    v = np.float64(S[i, start + j])
-                    if v > smax:
-                        smax = v
-                acc = 0.0
-                for j in range(m):
-                    acc += np.exp(np.float64(S[i, start + j]) - smax)
-                lse = smax + np.log(acc)
+                lse = _row_logsumexp(S, i, start, m)
                 pd = 0.0
                 for j in range(m):
                     pd += np.exp(np.float64(S[i, start + j]) - lse) * np.float64(
