@@ -30,6 +30,7 @@ from ._regularized import (
     _solve_to_tol,
     _ws_p0,
 )
+from ._validation import rescaled_sample_weight
 
 
 def _gram(design):
@@ -315,8 +316,7 @@ def _alpha_grid_raw(X, y, sample_weight, fit_intercept, l1_ratio, eps, n_alphas,
     ``s.y_c = 0``, so centring ``X`` does not change ``X.T (s * y_c)``.
     """
     n_samples = X.shape[0]
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
-    sw = sw * (n_samples / sw.sum())
+    sw = rescaled_sample_weight(sample_weight, X)
     y64 = np.asarray(y, dtype=np.float64)
     y_c = y64 - (sw @ y64) / n_samples if fit_intercept else y64
     Xy = np.asarray(safe_sparse_dot(X.T, sw * y_c)).ravel()

@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -24,6 +23,7 @@ from ._kernels._enet_working_set import (
     sparse_moments,
 )
 from ._penalties import penalty_strengths
+from ._validation import rescaled_sample_weight
 
 # Duality gap checks cost one extra pass over X: do one every few iterations.
 _GAP_EVERY = 10
@@ -132,10 +132,7 @@ def _prepare(X, y, sample_weight, fit_intercept):
     Y = np.asarray(y, dtype=X.dtype).reshape(n_samples, -1)
     n_targets = Y.shape[1]
     unweighted = sample_weight is None
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
-    sample_weight = sample_weight * (n_samples / sample_weight.sum())
+    sample_weight = rescaled_sample_weight(sample_weight, X)
     if unweighted and (
         (not sp.issparse(X) and X.flags.f_contiguous)
         or (sp.issparse(X) and X.format == "csc" and X.has_sorted_indices)

@@ -33,6 +33,7 @@ from ._kernels._shared_rep import (
     eigen_vstep,
     soft_threshold,
 )
+from ._validation import rescaled_sample_weight
 
 # The eigenbasis solver (fully observed targets, no L1 part) diagonalises the
 # Gram matrix in the smaller of feature and sample space, while that space has
@@ -75,18 +76,6 @@ def _dot(A, M):
     """``A @ M`` for dense or sparse ``A``, in ``A``'s dtype, returned in float64."""
     out = safe_sparse_dot(A, M.astype(A.dtype, copy=False), dense_output=True)
     return np.asarray(out, dtype=np.float64)
-
-
-def _rescaled_sample_weight(sample_weight, X):
-    """Validated non-negative sample weights in float64, rescaled to sum to n."""
-    n_samples = X.shape[0]
-    sw = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
-    total = sw.sum()
-    if not total > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return sw * (n_samples / total)
 
 
 def _resolve_n_components(n_components, n_features, n_tasks):
@@ -489,7 +478,7 @@ class MultiTaskSharedRepRegressor(
         Y = y.reshape(-1, 1) if single_task else y
         n_samples, n_features = X.shape
         n_tasks = Y.shape[1]
-        sw = _rescaled_sample_weight(sample_weight, X)
+        sw = rescaled_sample_weight(sample_weight, X)
         mask = ~np.isnan(Y)
         observed_weight = sw @ mask
         _check_observed(observed_weight, single_task)

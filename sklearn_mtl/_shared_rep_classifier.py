@@ -33,7 +33,7 @@ from ._kernels._shared_rep_logistic import (
     multitask_cross_entropy_grad,
     multitask_cross_entropy_hessp,
 )
-from ._shared_rep import _rescaled_sample_weight
+from ._validation import rescaled_sample_weight
 
 # Components whose singular value is below this fraction of the largest one are
 # numerically zero at the optimum; they are set exactly to zero after fitting.
@@ -516,7 +516,7 @@ class MultiTaskSharedRepClassifier(
         n_tasks = Y.shape[1]
 
         classes, Y_enc, observed = self._encode(Y, single_task)
-        sample_weight = _rescaled_sample_weight(sample_weight, X)
+        sample_weight = rescaled_sample_weight(sample_weight, X)
         weights = self._label_weights(
             Y_enc, observed, classes, sample_weight, single_task
         )
