@@ -3,7 +3,6 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["make_low_rank_classification_tasks", "make_low_rank_tasks"]
 
 
 def _check_generator_params(n_samples, n_features, n_tasks, rank, missing_fraction):
