@@ -11,10 +11,10 @@ __version__ = "0.1.0.dev0"
 
 # Public name -> the private module that defines it.
 _PUBLIC_MODULES = {
-    "RegularizedGDRegressor": "._regularized",
-    "RegularizedGDRegressorCV": "._path",
-    "regularized_gd_path": "._path",
-    "MultiTaskSharedRepRegressor": "._shared_rep",
+    "RegularizedGDRegressor": "._linear._regressor",
+    "RegularizedGDRegressorCV": "._linear._cv",
+    "regularized_gd_path": "._linear._path",
+    "MultiTaskSharedRepRegressor": "._multitask._regressor",
     "MultiTaskSharedRepClassifier": "._shared_rep_classifier",
 }
 

@@ -110,36 +110,30 @@ def test_large_feature_means_are_centred_accurately():
 def test_gram_solver_matches_residual_solver():
     # The Gram-matrix working-set solver (used along paths on dense data with
     # more samples than features) and the residual one reach the same optimum.
-    from sklearn_mtl._kernels._enet_working_set import (
+    from sklearn_mtl._design import design_gram, design_rmatvec, linear_design
+    from sklearn_mtl._solvers.working_set import (
         enet_working_set,
         enet_working_set_gram,
     )
-    from sklearn_mtl._regularized import _prepare
 
     rng = np.random.default_rng(3)
     X = rng.standard_normal((200, 30))
     y = X[:, :4] @ np.array([2.0, -1.0, 0.5, 3.0]) + rng.standard_normal(200)
-    design, Y_c, X_offset, Y_offset = _prepare(X, y, None, True)
-    norms2, xs = design.column_stats()
-    y_c = np.ascontiguousarray(Y_c[:, 0])
+    design, targets = linear_design(X, y[:, None], None, True)
+    y_c = targets.Y[:, 0]
     l1_reg, l2_reg = 200 * 0.05 * 0.5, 200 * 0.05 * 0.5
     tol = 1e-12 * (y_c @ y_c)
-    coefs = []
 
-    w = np.zeros(30)
-    gap, _, _ = enet_working_set(
-        *design.arrays, y_c, w, l1_reg, l2_reg, False, 10_000,
-        tol, norms2, xs, 10, 0.3, 5, np.empty(0),
+    w_residual = np.zeros(30)
+    gap, _, status = enet_working_set(
+        design, y_c, w_residual, l1_reg, l2_reg, False, 10_000, tol
     )
-    assert gap <= tol
-    coefs.append(w)
+    assert gap <= tol and status == "converged"
 
-    A = X - X.mean(axis=0)
-    w = np.zeros(30)
-    gap, _, _ = enet_working_set_gram(
-        A.T @ A, A.T @ y_c, float(y_c @ y_c), w, l1_reg, l2_reg, False, 10_000,
-        tol, 10, 0.3, 5,
+    w_gram = np.zeros(30)
+    gap, _, status = enet_working_set_gram(
+        design_gram(design), design_rmatvec(design, y_c), float(y_c @ y_c), w_gram,
+        l1_reg, l2_reg, False, 10_000, tol,
     )
-    assert gap <= tol
-    coefs.append(w)
-    np.testing.assert_allclose(coefs[0], coefs[1], rtol=1e-6, atol=1e-8)
+    assert gap <= tol and status == "converged"
+    np.testing.assert_allclose(w_residual, w_gram, rtol=1e-6, atol=1e-8)

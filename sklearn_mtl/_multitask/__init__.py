@@ -1,0 +1,1 @@
+"""Multi-task models sharing a low-rank representation ``Z = X U``."""

@@ -1,0 +1,570 @@
+"""Multi-task linear regression through a shared low-rank representation."""
+
+import numpy as np
+from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._design import make_design, power_of_two
+from .._datafits.squared import eigen_form, row_form, statistics_form
+from .._penalties import enet_prox, factor_penalty_value, factor_stationarity
+from .._solvers.cg import conjugate_gradient
+from .._solvers.fista import fista
+from .._solvers.lbfgs import lbfgs
+from .._validation import as_float_targets, rescaled_sample_weight
+from ._base import BaseSharedRep, initial_factor, revive_columns, warn_not_converged
+
+# The eigenbasis form needs a dense factorisation of this dimension at most.
+_EIGEN_MAX_DIM = 3000
+# Iterations an iterative fit is assumed to need, in the cost of the forms.
+_EXPECTED_EVALUATIONS = 50
+# Per-task statistics may hold at most this many numbers (or n * p).
+_STATISTICS_MAX_ENTRIES = 1 << 22
+# Inner iterations of the alternating U step.
+_CG_MAX_ITER = 25
+_CG_RTOL = 1e-2
+_PROX_MAX_ITER = 30
+# Magnitudes of y outside this range are rescaled by a power of two.
+_SAFE_RANGE = (1e-100, 1e100)
+
+
+def task_weights(task_weight, observed_weight):
+    """Per-task weights ``c_t``, normalised so that ``sum_t c_t w_t = sum_t w_t``.
+
+    ``w_t`` is each task's observed sample weight. None gives ones;
+    "balanced" makes every task weigh the same in the loss whatever its
+    number of rows (``c_t`` proportional to ``1 / w_t``); an array gives
+    positive weights, one per task. The normalisation keeps ``alpha`` on the
+    same scale, and makes task weights on tasks observed on their own rows the
+    same as the corresponding sample weights.
+    """
+    n_tasks = observed_weight.shape[0]
+    if task_weight is None:
+        return np.ones(n_tasks)
+    if isinstance(task_weight, str):
+        c = 1.0 / observed_weight
+    else:
+        c = np.asarray(task_weight, dtype=np.float64)
+        if c.shape != (n_tasks,):
+            raise ValueError(
+                f"task_weight must have one entry per task ({n_tasks}); got shape "
+                f"{c.shape}."
+            )
+        if not (np.all(np.isfinite(c)) and np.all(c > 0)):
+            raise ValueError("task_weight must hold finite positive numbers.")
+        c = c / c.max()
+    return c * (observed_weight.sum() / (c @ observed_weight))
+
+
+def _choose_form(fully_observed, alpha1, n, p, n_tasks, n_observed, k):
+    """``"eigen"``, ``"statistics"`` or ``"rows"``: the cheapest exact form."""
+    if fully_observed and alpha1 == 0 and min(n, p) <= _EIGEN_MAX_DIM:
+        return "eigen"
+    T_x = 1 if fully_observed else n_tasks
+    rows_in_statistics = n if fully_observed else n_observed
+    statistics_cost = rows_in_statistics * p * p
+    rows_cost = _EXPECTED_EVALUATIONS * (4 * n * p * k + 3 * n_observed * k * k)
+    fits = T_x * p * p <= max(_STATISTICS_MAX_ENTRIES, n * p)
+    return "statistics" if fits and statistics_cost <= rows_cost else "rows"
+
+
+
+
+def _check_observed(observed_weight, single_task):
+    """Raise if a task has no observed target with positive sample weight."""
+    empty = np.flatnonzero(~(observed_weight > 0))
+    if empty.size:
+        if single_task:
+            raise ValueError(
+                "y has no observed target: every value is NaN or has zero "
+                "sample weight."
+            )
+        raise ValueError(
+            f"Task(s) {empty.tolist()} have no observed target: every value of "
+            "y[:, t] is NaN or has zero sample weight. Drop these tasks before "
+            "fitting."
+        )
+
+
+def _minimise_factor(form, U0, g0, task_weight, alpha1, alpha2, max_iter, tol, verbose):
+    """L-BFGS (OWL-QN) on ``U`` with the heads eliminated; alternating U steps
+    where the line search fails. Returns ``U, V, n_iter, measure, status``."""
+
+    def evaluate(U):
+        value, grad_loss, V = form.evaluate(U)
+        value += factor_penalty_value(U, V, 0.0, alpha2)
+        return value, grad_loss + alpha2 * U, (V, grad_loss)
+
+    def measure(U, pseudo_grad, extra):
+        return factor_stationarity(extra[1], U, alpha1, alpha2)
+
+    def fallback(U, grad, extra):
+        V, grad_loss = extra
+        return _alternating_ustep(form, U, V, grad_loss, g0 @ V.T, task_weight,
+                                  alpha1, alpha2)
+
+    U, (V, _), n_iter, value, status = lbfgs(
+        U0, evaluate, max_iter=max_iter, measure=measure, tol=tol, l1=alpha1,
+        fallback=fallback, verbose=verbose, measure_name="relative stationarity",
+    )
+    return U, V, n_iter, value, status
+
+
+def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2):
+    """Lower the objective in ``U`` at fixed ``V``.
+
+    The problem is ``1/2 <U, H U> - <B, U> + alpha1 ||U||_1`` with ``H`` the
+    Hessian of the loss in ``U`` plus ``alpha2``: solved exactly by the
+    eigenbasis form, by a few conjugate-gradient steps without an L1 part, and
+    by accelerated proximal gradient with one.
+    """
+    if alpha1 == 0 and hasattr(form, "ustep"):
+        return form.ustep(U, grad_loss, V)
+
+    def matvec(D):
+        return form.hessp(D, V) + alpha2 * D
+
+    if alpha1 == 0:
+        diagonal = (form.feature_var() * task_weight) @ (V.T**2) + alpha2
+        threshold = _CG_RTOL * np.linalg.norm(grad_loss + alpha2 * U)
+        U_new, _, _ = conjugate_gradient(
+            matvec,
+            B,
+            U,
+            _CG_MAX_ITER,
+            lambda x, r: "converged" if np.linalg.norm(r) <= threshold else None,
+            precond=lambda r: r / diagonal,
+        )
+        return U_new
+
+    def evaluate(D):
+        HD = matvec(D)
+        return 0.5 * np.vdot(D, HD) - np.vdot(B, D), HD - B
+
+    grad = grad_loss + alpha2 * U
+    norm2 = np.vdot(grad, grad)
+    lipschitz = np.vdot(grad, matvec(grad)) / norm2 if norm2 > 0 else 1.0
+    U_new, _, _, _ = fista(
+        U,
+        evaluate,
+        lambda v, step: enet_prox(v, step * alpha1).reshape(v.shape),
+        lambda D: alpha1 * np.abs(D).sum(),
+        lipschitz,
+        max_iter=_PROX_MAX_ITER,
+        tol=0.0,
+    )
+    return U_new
+
+
+class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRep):
+    r"""Multi-task linear regression through a shared low-rank representation.
+
+    The ``T`` tasks share a linear representation ``Z = X U`` with ``k``
+    components; task ``t`` reads its own head ``v_t`` from it, so the
+    coefficient matrix ``W = U V`` has rank at most ``k``. Targets may be
+    missing (NaN in ``y``): each task is fit on the samples where it is
+    observed. The objective is
+
+    .. math::
+
+        \frac{1}{2n} \sum_{(i, t)\ \mathrm{observed}} s_i
+        (y_{it} - x_i U v_t - b_t)^2
+        + \frac{\alpha (1 - \rho)}{2} (\|U\|_F^2 + \|V\|_F^2)
+        + \alpha \rho \|U\|_1
+
+    with ``rho = l1_ratio``, sample weights ``s`` rescaled to sum to ``n``,
+    ``U`` of shape ``(n_features, k)``, ``V`` of shape ``(k, T)`` and
+    unpenalised intercepts ``b_t``.
+
+    With ``l1_ratio=0`` the penalty is the variational form of the trace
+    norm: whenever ``k`` is at least the rank of the solution (always the case
+    for the default ``n_components=None``), the fitted ``W = U V`` solves the
+    convex problem ``loss(W) + alpha * ||W||_*``. Lowering ``n_components``
+    adds a hard rank constraint. ``l1_ratio > 0`` adds an L1 penalty on ``U``
+    that selects features shared by all tasks.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of shared components ``k``, between 1 and
+        ``min(n_features, n_tasks)``. None uses ``min(n_features, n_tasks)``:
+        the rank is then only controlled by ``alpha``.
+
+    alpha : float, default=1.0
+        Strength of the penalty, a positive float.
+
+    l1_ratio : float, default=0.0
+        Share of the penalty put on the L1 norm of ``U``, in ``[0, 1)``. The
+        ridge part ``alpha * (1 - l1_ratio) / 2 (||U||_F^2 + ||V||_F^2)`` must
+        remain: without it the L1 part could be shrunk to nothing by scaling
+        ``U`` down and ``V`` up.
+
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalised intercept per task. With missing targets,
+        each task is centred on its own observed samples; a sparse ``X`` is
+        never centred explicitly.
+
+    task_weight : {"balanced"} or array-like of shape (n_tasks,), default=None
+        Weight of each task in the loss. None: every observed entry counts
+        the same, so tasks with more rows weigh more. "balanced": every task
+        counts the same whatever its number of rows. An array: positive
+        weights, one per task. Weights are rescaled so that the observed
+        entries' total weight is unchanged (``alpha`` keeps its scale); on
+        tasks observed on their own rows, task weights are the same as the
+        corresponding sample weights.
+
+    max_iter : int, default=1000
+        Maximum number of iterations (see Notes: each is an L-BFGS step or an
+        alternating step on ``U``, followed by the exact ``V`` step).
+
+    tol : float, default=1e-4
+        Stopping tolerance on the relative stationarity (see Notes).
+
+    warm_start : bool, default=False
+        When True and the shapes match, start from the ``components_`` of the
+        previous fit instead of the ridge initialisation.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the directions of the initial ``U`` that the ridge fit does not
+        span (when ``n_components`` exceeds its rank). Pass an int for
+        reproducible output across calls.
+
+    verbose : int, default=0
+        Print the stationarity measure at every iteration if positive.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features) or (n_features,)
+        Task coefficients ``(U V)^T``; 1-D when ``y`` is 1-D.
+
+    intercept_ : ndarray of shape (n_tasks,) or float
+        Task intercepts; a float when ``y`` is 1-D.
+
+    components_ : ndarray of shape (n_components, n_features)
+        The shared factor ``U^T``; ``transform(X)`` returns
+        ``X @ components_.T``.
+
+    heads_ : ndarray of shape (n_tasks, n_components) or (n_components,)
+        The task heads ``V^T``, so that ``coef_ = heads_ @ components_``.
+
+    n_iter_ : int
+        Number of iterations run (1 when the zero solution is detected at
+        once).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.MultiTaskLasso : Multi-task model with features
+        selected jointly by an L1/L2 penalty.
+    sklearn.cross_decomposition.PLSRegression : Shared components chosen by
+        covariance, without a penalty.
+
+    Notes
+    -----
+    **Solver.** The intercepts are eliminated by centring (each task on its
+    own observed samples) and, for a given ``U``, the heads ``V`` by an exact
+    ridge step (one ``k x k`` system per task). What remains is a function of
+    ``U`` alone (plus the L1 part), minimised by L-BFGS with an Armijo line
+    search (orthant-wise, OWL-QN, with ``l1_ratio > 0``); by the envelope
+    theorem its gradient is the gradient of the objective in ``U`` at the
+    optimal ``V``. The first iteration, and any iteration whose line search
+    fails, is an exact alternating step instead: a Sylvester solve with fully
+    observed targets, conjugate gradient otherwise, accelerated proximal
+    gradient with an L1 part.
+
+    The loss is held in one of three forms, chosen by cost. With every
+    target observed and ``l1_ratio=0`` (and ``min(n_samples, n_features) <=
+    3000``), everything runs in the eigenbasis of the shared Gram matrix: an
+    iteration costs ``O(min(n, p) k T)`` whatever ``n``. Otherwise, when
+    building the per-task sufficient statistics ``X_t^T S X_t`` (about
+    ``p^2`` times the number of observed entries, ``T p^2`` numbers) costs less
+    than the products with ``X`` that an iterative fit needs (about ``50 (4 n
+    p k + 3 m k^2)`` for ``m`` observed entries), the fit runs on the
+    statistics alone: tasks observed on their own rows (School) fit in
+    milliseconds. Else each iteration takes two products with ``X`` and reads
+    the observed entries of ``y`` block by block: its memory is ``O(n k)``
+    beyond the data, never ``n x T``.
+
+    **Centring.** Columns whose mean is large next to their spread (years,
+    timestamps) are centred explicitly and the others implicitly, so that a
+    constant added to ``X`` leaves the fit unchanged.
+
+    With ``n_components`` below the rank of the trace-norm solution the
+    problem is not convex: the fit returns a stationary point reached from a
+    deterministic initialisation. When ``X^T X / n`` is the identity and the
+    targets are fully observed it is the global minimum (the ``k`` leading
+    singular values of the trace-norm solution); in general, and in
+    particular with missing targets, it may be a local one.
+
+    The initial ``U`` holds the leading left singular vectors of a ridge fit
+    (fully observed targets) or of a diagonal ridge fit (missing targets),
+    scaled by the square roots of the singular values, so it does not depend
+    on luck; ``random_state`` only seeds the directions that fit does not
+    span. When the spectral norm of ``C`` is at most ``alpha * (1 -
+    l1_ratio)`` the solution is exactly zero and is returned at once.
+
+    **Stopping rule.** After each V step the gradient in ``V`` is zero and the
+    fit stops when the relative stationarity
+
+    ``||d_U F||_F / max(||grad_U loss||_F, ||d_U penalty||_F) <= tol``,
+
+    where ``d_U F`` is the minimum-norm subgradient of the objective in ``U``
+    (with ``l1_ratio=0`` the two norms in the denominator are equal at a
+    stationary point, so the measure is a relative residual). A
+    :class:`~sklearn.exceptions.ConvergenceWarning` is raised when
+    ``max_iter`` iterations do not reach it.
+
+    **Score.** :meth:`score` is the mean over tasks of the coefficient of
+    determination :math:`R^2` of each task, computed on its observed entries
+    only (NaN targets are ignored).
+
+    Examples
+    --------
+    >>> from sklearn_mtl import MultiTaskSharedRepRegressor
+    >>> from sklearn_mtl.datasets import make_low_rank_tasks
+    >>> X, X_test, Y, Y_test = make_low_rank_tasks(
+    ...     n_samples=60, n_features=30, n_tasks=10, rank=2, noise=0.1,
+    ...     missing_fraction=0.3, random_state=0)
+    >>> reg = MultiTaskSharedRepRegressor(n_components=2, alpha=0.01).fit(X, Y)
+    >>> reg.coef_.shape, reg.components_.shape, reg.transform(X).shape
+    ((10, 30), (2, 30), (60, 2))
+    >>> bool(reg.score(X_test, Y_test) > 0.8)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSharedRep._parameter_constraints,
+        "task_weight": [None, StrOptions({"balanced"}), "array-like"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        alpha=1.0,
+        l1_ratio=0.0,
+        fit_intercept=True,
+        task_weight=None,
+        max_iter=1000,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            max_iter=max_iter,
+            tol=tol,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.task_weight = task_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the shared representation and the task heads.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse CSR or CSC input is never densified.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; NaN (or None, or pandas' ``NA``) marks a target that was
+            not observed.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, rescaled to sum to ``n_samples``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            as_float_targets(y),
+            validate_separately=(
+                dict(accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]),
+                dict(ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan"),
+            ),
+        )
+        check_consistent_length(X, y)
+        single_task = y.ndim == 1
+        Y = y.reshape(-1, 1) if single_task else y
+        n_samples, n_features = X.shape
+        n_tasks = Y.shape[1]
+        k = self._n_components(n_features, n_tasks, "min(n_features, n_tasks)")
+        sw = rescaled_sample_weight(sample_weight, X)
+        observed = ~np.isnan(Y)
+        observed_weight = sw @ observed
+        _check_observed(observed_weight, single_task)
+        c = task_weights(self.task_weight, observed_weight)
+        alpha1, alpha2 = self._penalty_strengths()
+        rng = check_random_state(self.random_state)
+        U_prev = self._previous_factor(n_features, k)
+
+        # Exact rescalings by powers of two keep extreme magnitudes in range:
+        # with X = x_scale X', Y = y_scale Y' and U = unit U', V = unit V',
+        # the problem in the primed variables has rescaled penalties.
+        top = np.nanmax(np.abs(Y)) if Y.size else 0.0
+        y_scale = 1.0
+        if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
+            y_scale = power_of_two(top)
+            Y = Y / y_scale
+        design = make_design(
+            X, sw, np.ones(n_samples), self.fit_intercept, any_layout=True
+        )
+        x_scale = design.x_scale
+        unit = np.sqrt(y_scale / x_scale)
+        alpha1 = alpha1 * unit / y_scale**2
+        alpha2 = alpha2 / (x_scale * y_scale)
+
+        kind = _choose_form(
+            bool(observed.all()), alpha1, n_samples, n_features, n_tasks,
+            int(np.count_nonzero(observed)), k,
+        )
+        to_basis = from_basis = None
+        if kind == "eigen":
+            y_mean = sw @ Y / n_samples if self.fit_intercept else np.zeros(n_tasks)
+            form, to_basis, from_basis = eigen_form(design, Y, sw, c, alpha2, y_mean)
+            delta = np.zeros((1, n_features))
+        elif kind == "statistics":
+            form, delta, y_mean = statistics_form(
+                design, Y, sw, c, alpha2, self.fit_intercept
+            )
+        else:
+            form, delta, y_mean = row_form(design, Y, sw, c, alpha2, self.fit_intercept)
+
+        g0 = form.gradient_at_zero()
+        if np.linalg.norm(g0, 2) <= alpha2:
+            # The loss gradient at W = 0 is inside the penalty's subdifferential.
+            U = np.zeros((n_features, k))
+            V = np.zeros((k, n_tasks))
+            n_iter, measure, status = 1, 0.0, "converged"
+        else:
+            U0 = None
+            if U_prev is not None:
+                U_start = U_prev / unit
+                U0 = revive_columns(to_basis(U_start) if to_basis else U_start, rng)
+            if U0 is None:
+                U0 = initial_factor(form.initial_direction(), k, rng)
+            U, V, n_iter, measure, status = _minimise_factor(
+                form, U0, g0, c, alpha1, alpha2, self.max_iter, self.tol,
+                self.verbose,
+            )
+            if from_basis is not None:
+                U = from_basis(U)
+        warn_not_converged(
+            self, status, measure, self.tol, n_iter, "relative stationarity"
+        )
+
+        coef = (U @ V).T * (unit * unit)
+        x_mean = design.x_mean + x_scale * delta
+        intercept = y_mean * y_scale - np.einsum(
+            "tj,tj->t", np.broadcast_to(x_mean, coef.shape), coef
+        )
+        dtype = X.dtype
+        self.n_iter_ = int(n_iter)
+        self.components_ = np.ascontiguousarray((unit * U).T, dtype=dtype)
+        if single_task:
+            self.coef_ = coef[0].astype(dtype)
+            self.intercept_ = float(intercept[0])
+            self.heads_ = (unit * V[:, 0]).astype(dtype)
+        else:
+            self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
+            self.intercept_ = intercept.astype(dtype)
+            self.heads_ = np.ascontiguousarray((unit * V).T, dtype=dtype)
+        return self
+
+    def predict(self, X):
+        """Predict every task for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Predictions; 1-D when the model was fit on a 1-D ``y``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        coef = self.coef_.astype(X.dtype, copy=False)
+        return safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the R^2 of each task on its observed entries.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets; NaN marks a target that is not observed and is
+            ignored. Tasks with fewer than two observed targets are skipped.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean R^2 over tasks.
+        """
+        y_pred = self.predict(X)
+        y = check_array(
+            as_float_targets(y), ensure_2d=False, dtype=np.float64,
+            ensure_all_finite="allow-nan",
+        )
+        check_consistent_length(y_pred, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y_pred)
+        if not np.isnan(y).any():
+            return float(r2_score(y, y_pred, sample_weight=sample_weight))
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y_pred = y_pred.reshape(Y.shape)
+        scores = []
+        for t in range(Y.shape[1]):
+            observed = ~np.isnan(Y[:, t])
+            if observed.sum() < 2:
+                continue
+            sw = None if sample_weight is None else sample_weight[observed]
+            scores.append(
+                r2_score(Y[observed, t], Y_pred[observed, t], sample_weight=sw)
+            )
+        return float(np.mean(scores)) if scores else float("nan")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

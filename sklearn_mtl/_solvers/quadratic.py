@@ -1,0 +1,109 @@
+"""Elastic nets without an L1 part: ridge and least squares are quadratic.
+
+Ridge (``l2_reg > 0``) is solved by conjugate gradient on the normal
+equations ``(A.T A + l2_reg I) w = A.T y``, preconditioned by the diagonal,
+and stops on the duality gap of :func:`~sklearn_mtl._penalties.enet_duality_gap`
+(a bound on the suboptimality). CG keeps ``rho = A.T y - (A.T A + l2_reg) w``,
+from which ``A.T r``, ``||r||^2`` and ``r.y`` follow without a pass over the
+data; a gap below the tolerance is confirmed on the exact residual.
+
+Least squares (no penalty) has no bounded dual. Dense data is solved
+directly, by the singular value decomposition of the design (LAPACK's
+``gelsd``, as :class:`~sklearn.linear_model.LinearRegression`), giving the
+minimum-norm solution; sparse data by LSQR, whose stopping test bounds the
+normal-equation residual ``||A.T r|| / (||A|| ||r||)``. With ``positive``,
+dense data goes to the active-set NNLS solver (exact).
+"""
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import scipy.sparse.linalg
+
+from .._design import design_matvec, design_rmatvec
+from .._penalties import enet_duality_gap
+from .cg import conjugate_gradient
+
+# CG iterations without a new best gap before rounding is declared the limit.
+_STALL_ITERATIONS = 25
+
+
+def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
+    """Ridge from ``w``; returns ``(w, gap, n_iter, status)`` (gap n-scaled)."""
+    b = design_rmatvec(design, y)
+    y_norm2 = float(y @ y)
+    diagonal = design.sq_norms + l2_reg
+    best = [np.inf, 0]
+
+    def matvec(v):
+        return design_rmatvec(design, design_matvec(design, v)) + l2_reg * v
+
+    def gap_of(w, grad, r_norm2, r_dot_y):
+        return enet_duality_gap(w, r_norm2, r_dot_y, grad, 0.0, l2_reg, False)
+
+    def stop(w, rho):
+        w_dot_b = float(w @ b)
+        r_norm2 = max(y_norm2 - w_dot_b - float(w @ rho) - l2_reg * float(w @ w), 0.0)
+        gap = gap_of(w, rho + l2_reg * w, r_norm2, y_norm2 - w_dot_b)
+        if gap <= tol:
+            gap = exact_gap(w)
+            if gap <= tol:
+                return "converged"
+        if gap < best[0]:
+            best[:] = gap, 0
+        else:
+            best[1] += 1
+            if best[1] >= _STALL_ITERATIONS:
+                return "stalled"
+        return None
+
+    def exact_gap(w):
+        r = y - design_matvec(design, w)
+        return gap_of(w, design_rmatvec(design, r), float(r @ r), float(r @ y))
+
+    w, n_iter, status = conjugate_gradient(
+        matvec, b, w, max_iter, stop, precond=lambda v: v / diagonal
+    )
+    return w, exact_gap(w), n_iter, status
+
+
+def least_squares(design, y, positive, max_iter, tol):
+    """Unpenalised least squares; returns ``(w, measure, n_iter, status)``.
+
+    ``measure`` is 0 for the direct solvers and LSQR's normal-equation
+    residual otherwise.
+    """
+    if design.csc is None:
+        A = np.asarray(design.X, dtype=np.float64)
+        if design.implicit:
+            A = A - design.offset
+        if positive:
+            w, _ = scipy.optimize.nnls(A, y, maxiter=max(max_iter, 3 * A.shape[1]))
+        else:
+            # Singular values below this are rounding (numpy's default cutoff).
+            cond = np.finfo(np.float64).eps * max(A.shape)
+            w = scipy.linalg.lstsq(
+                A, y, cond=cond, lapack_driver="gelsd", check_finite=False
+            )[0]
+        return w, 0.0, 1, "converged"
+    if positive:
+        raise ValueError(
+            "penalty=None with positive=True needs dense X; give a small "
+            "alpha with penalty='l2' for sparse X."
+        )
+    n, p = design.n_samples, design.n_features
+    operator = scipy.sparse.linalg.LinearOperator(
+        (n, p),
+        matvec=lambda v: design_matvec(design, v),
+        rmatvec=lambda v: design_rmatvec(design, v),
+        dtype=np.float64,
+    )
+    rtol = max(np.sqrt(tol), 1e-15)
+    result = scipy.sparse.linalg.lsqr(
+        operator, y, atol=rtol, btol=rtol, iter_lim=max_iter
+    )
+    w, istop, n_iter = result[0], result[1], result[2]
+    arnorm, anorm, rnorm = result[7], result[5], result[3]
+    measure = arnorm / (anorm * rnorm) if anorm * rnorm > 0 else 0.0
+    status = "max_iter" if istop == 7 else "converged"
+    return w, float(measure), int(n_iter), status
