@@ -15,7 +15,7 @@ _PUBLIC_MODULES = {
     "RegularizedGDRegressorCV": "._linear._cv",
     "regularized_gd_path": "._linear._path",
     "MultiTaskSharedRepRegressor": "._multitask._regressor",
-    "MultiTaskSharedRepClassifier": "._shared_rep_classifier",
+    "MultiTaskSharedRepClassifier": "._multitask._classifier",
 }
 
 __all__ = sorted(_PUBLIC_MODULES) + ["__version__"]

@@ -382,7 +382,7 @@ def design_gram(design, weights=None):
         rows = slice(start, start + block)
         Xb = data[rows]
         if sp.issparse(Xb):
-            G += (Xb.T @ sp.diags(w[rows]) @ Xb).toarray()
+            G += dense_of(Xb.T @ sp.diags(w[rows]) @ Xb)
         else:
             Xb = np.asarray(Xb, dtype=np.float64)
             G += Xb.T @ (w[rows, None] * Xb)
@@ -400,7 +400,7 @@ def design_kernel(design):
     """``A @ A.T`` in float64 (for designs with few samples)."""
     data = design.X if design.csc is None else design.csc
     if design.csc is not None:
-        K = (data @ data.T).toarray().astype(np.float64)
+        K = dense_of(data @ data.T)
     else:
         K = np.zeros((design.n_samples, design.n_samples))
         step = max(1, _PRODUCT_BLOCK // max(design.n_samples, 1))
@@ -413,3 +413,12 @@ def design_kernel(design):
         K -= np.outer(u, rs) + np.outer(rs, u)
         K += float(design.offset @ design.offset) * np.outer(rs, rs)
     return K
+
+
+def dense_of(M):
+    """A small sparse product (a Gram or kernel matrix, never ``X``) as a
+    dense float64 array."""
+    coo = M.tocoo()
+    out = np.zeros(coo.shape)
+    np.add.at(out, (coo.row, coo.col), coo.data)
+    return out

@@ -17,11 +17,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from sklearn_mtl import MultiTaskSharedRepClassifier
-from sklearn_mtl._kernels._shared_rep_logistic import (
-    multitask_cross_entropy,
-    multitask_cross_entropy_grad,
-)
-from sklearn_mtl._shared_rep_classifier import _Objective
+from sklearn_mtl._datafits.cross_entropy import CrossEntropyHeads
+from sklearn_mtl._kernels._cross_entropy import heads_loss_grad
 from sklearn_mtl.datasets import make_low_rank_classification_tasks
 
 
@@ -184,77 +181,91 @@ def _factored_objective(clf, X, Y, alpha, sample_weight=None):
 # ------------------------------------------------------------------ exactness
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kernel_gradient_matches_finite_differences(dtype):
+def _observations(Y, weights):
+    """``(rows, tasks, labels, weights)`` of the observed entries of ``Y``."""
+    rows, tasks = np.nonzero(~np.isnan(Y))
+    labels = Y[rows, tasks].astype(np.int64)
+    return rows.astype(np.int64), tasks.astype(np.int64), labels, weights[rows, tasks]
+
+
+def test_kernel_matches_numpy_and_finite_differences():
     rng = np.random.RandomState(0)
     offsets = np.array([0, 1, 4, 5, 7])
-    S = rng.standard_normal((7, 7)).astype(dtype)
+    n, k = 7, 3
     Y = np.column_stack([
-        rng.randint(0, 2, 7), rng.randint(0, 3, 7), rng.randint(0, 2, 7),
-        rng.randint(0, 2, 7),
-    ]).astype(np.intp)
-    Y[2, 1] = -1  # a missing label
-    weights = rng.uniform(0.1, 1.0, Y.shape)
-    dS = np.empty_like(S)
-    loss = multitask_cross_entropy_grad(S, Y, weights, offsets, dS)
-    assert dS.dtype == dtype
-    assert_allclose(loss, multitask_cross_entropy(S, Y, weights, offsets))
-    assert_array_equal(dS[2, 1:4], 0.0)
-    # Against the plain-numpy reference (unit sample weights, divided by n).
-    ref_loss, ref_grad = _numpy_cross_entropy(
-        S.astype(np.float64),
-        np.where(Y < 0, np.nan, Y).astype(float),
-        np.ones(7),
-        offsets,
-    )
-    unit = np.full(Y.shape, 1.0 / 7)
-    dS64 = np.empty((7, 7))
-    loss_unit = multitask_cross_entropy_grad(
-        S.astype(np.float64), Y, unit, offsets, dS64
-    )
-    assert_allclose(loss_unit, ref_loss, rtol=1e-12)
-    assert_allclose(dS64, ref_grad, atol=1e-14)
-    # ... and against central finite differences of the kernel's own loss.
+        rng.randint(0, 2, n), rng.randint(0, 3, n), rng.randint(0, 2, n),
+        rng.randint(0, 2, n),
+    ]).astype(float)
+    Y[2, 1] = np.nan  # a missing label
+    obs = _observations(Y, np.full(Y.shape, 1.0 / n))
+    Z, V, b = rng.standard_normal((n, k)), rng.standard_normal((k, 7)), rng.randn(7)
+
+    def loss_and_grads(Z, V, b):
+        dZ, dV, db = np.zeros_like(Z), np.zeros_like(V), np.zeros_like(b)
+        loss = heads_loss_grad(Z, V, b, *obs, offsets, dZ, dV, db)
+        return loss, dZ, dV, db
+
+    loss, dZ, dV, db = loss_and_grads(Z, V, b)
+    # Against the plain-numpy reference on the full score matrix.
+    ref_loss, ref_grad = _numpy_cross_entropy(Z @ V + b, Y, np.ones(n), offsets)
+    assert_allclose(loss, ref_loss, rtol=1e-12)
+    assert_allclose(db, ref_grad.sum(axis=0), atol=1e-14)
+    assert_allclose(dZ, ref_grad @ V.T, atol=1e-14)
+    assert_allclose(dV, Z.T @ ref_grad, atol=1e-14)
+    # ... and central finite differences of the kernel's own loss.
     eps = 1e-6
-    S64 = S.astype(np.float64)
-    numeric = np.empty_like(S64)
-    for i, j in np.ndindex(*S64.shape):
-        E = np.zeros_like(S64)
-        E[i, j] = eps
-        numeric[i, j] = (
-            multitask_cross_entropy(S64 + E, Y, weights, offsets)
-            - multitask_cross_entropy(S64 - E, Y, weights, offsets)
-        ) / (2 * eps)
-    multitask_cross_entropy_grad(S64, Y, weights, offsets, dS64)
-    assert_allclose(dS64, numeric, rtol=1e-6, atol=1e-9)
+    for array, grad in [(Z, dZ), (V, dV), (b, db)]:
+        numeric = np.empty_like(array)
+        for idx in np.ndindex(*array.shape):
+            saved = array[idx]
+            array[idx] = saved + eps
+            up = loss_and_grads(Z, V, b)[0]
+            array[idx] = saved - eps
+            down = loss_and_grads(Z, V, b)[0]
+            array[idx] = saved
+            numeric[idx] = (up - down) / (2 * eps)
+        assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
     # Large scores neither overflow nor lose the gradient.
-    big = np.full((1, 7), 800.0)
-    g = np.empty_like(big)
-    value = multitask_cross_entropy_grad(
-        big, np.array([[0, 0, 1, 1]]), np.ones((1, 4)), offsets, g
-    )
-    assert np.isfinite(value) and np.all(np.isfinite(g))
+    big = loss_and_grads(Z, V, b + 800.0)
+    assert all(np.all(np.isfinite(part)) for part in big)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_objective_gradient_matches_finite_differences(fit_intercept, sparse):
+@pytest.mark.parametrize("shrinkage", [0.0, 0.3])
+def test_objective_gradient_matches_finite_differences(fit_intercept, sparse, shrinkage):
     X, Y = _tasks(n_samples=30, n_features=5, missing_fraction=0.2)
     rng = np.random.RandomState(1)
-    Y_enc = np.where(np.isnan(Y), -1, Y).astype(np.intp)
-    weights = np.where(np.isnan(Y), 0.0, rng.uniform(0.5, 2.0, Y.shape)) / 30
+    sw = rng.uniform(0.5, 2.0, 30)
+    weights = np.repeat(sw[:, None], Y.shape[1], axis=1) / 30
     offsets = _offsets_of(Y)
     Xd = sp.csr_matrix(X) if sparse else X
-    objective = _Objective(Xd, Y_enc, weights, offsets, 3, 0.3, fit_intercept)
+    # Tasks 0 and 2 are binary, 1 and 3 three-class: two pooling groups.
+    groups = [np.array([0, 2]), np.array([1, 3])]
+    objective = CrossEntropyHeads(
+        Xd, _observations(Y, weights), offsets, 3, 0.3, fit_intercept, groups,
+        shrinkage,
+    )
     x = rng.standard_normal(objective.size) * 0.5
     value, grad = objective.value_and_grad(x)
-    assert_allclose(value, objective.value(x), rtol=1e-12)
+    U, V, b = objective.unpack(x)
+    ref, _ = _numpy_cross_entropy(X @ U @ V + b, Y, sw, offsets)
+    pooled = 0.0
+    if fit_intercept:
+        for group in groups:
+            cols = [np.arange(offsets[t], offsets[t + 1]) for t in group]
+            B = np.array([b[c] for c in cols])
+            pooled += 0.5 * shrinkage / 4 * np.sum((B - B.mean(axis=0)) ** 2)
+    expected = ref + 0.15 * (np.sum(U**2) + np.sum(V**2)) + pooled
+    assert_allclose(value, expected, rtol=1e-12)
     eps = 1e-6
     numeric = np.empty_like(x)
     for j in range(x.size):
         e = np.zeros_like(x)
         e[j] = eps
-        numeric[j] = (objective.value(x + e) - objective.value(x - e)) / (2 * eps)
+        numeric[j] = (
+            objective.value_and_grad(x + e)[0] - objective.value_and_grad(x - e)[0]
+        ) / (2 * eps)
     assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
     # Hessian-vector products (used by the Newton polish) against finite
     # differences of the gradient.
@@ -282,8 +293,10 @@ def test_reaches_trace_norm_optimum(params):
     W_ref, b_ref, F_ref = _trace_norm_reference(X, Y, alpha, sample_weight=sw)
     rank = np.sum(np.linalg.svd(W_ref, compute_uv=False) > 1e-6)
     assert 1 <= rank <= 3 < W_ref.shape[1]  # the penalty selects a low rank
+    # The reference leaves the intercepts free: so does the fit here.
     clf = MultiTaskSharedRepClassifier(
-        **{"alpha": alpha, "tol": 1e-9, "max_iter": 3000, "random_state": 0, **params}
+        **{"alpha": alpha, "tol": 1e-9, "max_iter": 3000, "random_state": 0,
+           "intercept_shrinkage": 0.0, **params}
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -575,10 +588,12 @@ def test_tight_tol_is_reached():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = MultiTaskSharedRepClassifier(tol=1e-11, random_state=0).fit(X, Y)
-    Y_enc = np.where(np.isnan(Y), -1, Y).astype(np.intp)
-    weights = np.where(np.isnan(Y), 0.0, 1.0) / X.shape[0]
-    objective = _Objective(
-        X, Y_enc, weights, _offsets_of(Y), clf.components_.shape[0], 0.01, True
+    offsets = _offsets_of(Y)
+    weights = np.full(Y.shape, 1.0 / X.shape[0])
+    groups = [np.array([0, 2]), np.array([1, 3])]
+    objective = CrossEntropyHeads(
+        X, _observations(Y, weights), offsets, clf.components_.shape[0], 0.01,
+        True, groups, 0.01,
     )
     x = objective.pack(clf.components_.T, clf._heads, clf._intercepts)
     assert np.max(np.abs(objective.value_and_grad(x)[1])) < 1e-9
@@ -586,10 +601,14 @@ def test_tight_tol_is_reached():
 
 def test_convergence_warning_names_measure_and_tol():
     X, Y = _tasks()
-    match = r"largest absolute gradient entry.*tol=1\.000e-10"
+    match = r"largest absolute \(pseudo-\)gradient entry.*tol=1\.000e-10"
     with pytest.warns(ConvergenceWarning, match=match):
         MultiTaskSharedRepClassifier(max_iter=2, tol=1e-10).fit(X, Y)
     with pytest.warns(ConvergenceWarning, match="proximal gradient mapping"):
+        MultiTaskSharedRepClassifier(max_iter=2, l1_ratio=0.5, solver="fista").fit(
+            X, Y
+        )
+    with pytest.warns(ConvergenceWarning, match=r"\(pseudo-\)gradient entry"):
         MultiTaskSharedRepClassifier(max_iter=2, l1_ratio=0.5).fit(X, Y)
 
 
@@ -605,11 +624,11 @@ def test_bad_targets():
         clf.fit(X, X[:, 0])
     one_class = Y.copy()
     one_class[:, 2] = np.where(np.isnan(Y[:, 2]), np.nan, 1.0)
-    match = r"task 2 \(column 2 of y\) has only one class"
+    # Without pooling a one-class task has no finite intercept: an error.
+    match = r"task 2 \(column 2 of y\) has only one class .* intercept_shrinkage=0"
     with pytest.raises(ValueError, match=match):
-        clf.fit(X, one_class)
-    # A class observed only where the label is missing elsewhere still counts
-    # as one class if the others have zero weight.
+        MultiTaskSharedRepClassifier(intercept_shrinkage=0).fit(X, one_class)
+    # A single task needs two classes with positive weight.
     with pytest.raises(ValueError, match="y has only one class"):
         clf.fit(X, Y[:, 0], sample_weight=(Y[:, 0] == 1).astype(float))
     with pytest.raises(ValueError, match="Input y contains infinity in task 0"):
@@ -649,11 +668,9 @@ def test_bad_features():
 
 def test_bad_parameters():
     X, Y = _tasks()
-    with pytest.raises(ValueError, match="solver='lbfgs' handles only smooth"):
-        MultiTaskSharedRepClassifier(solver="lbfgs", l1_ratio=0.5).fit(X, Y)
     with pytest.raises(ValueError, match="l1_ratio"):
         MultiTaskSharedRepClassifier(l1_ratio=1.0).fit(X, Y)
-    with pytest.raises(ValueError, match="negative weights"):
+    with pytest.raises(ValueError, match="finite non-negative"):
         MultiTaskSharedRepClassifier(class_weight=[None, {0.0: -1.0}, None, None]).fit(
             X, Y
         )

@@ -72,6 +72,34 @@ def revive_columns(U, rng):
     return U
 
 
+def task_weights(task_weight, observed_weight):
+    """Per-task weights ``c_t``, normalised so that ``sum_t c_t w_t = sum_t w_t``.
+
+    ``w_t`` is each task's observed sample weight. None gives ones;
+    "balanced" makes every task weigh the same in the loss whatever its
+    number of rows (``c_t`` proportional to ``1 / w_t``); an array gives
+    positive weights, one per task. The normalisation keeps ``alpha`` on the
+    same scale, and makes task weights on tasks observed on their own rows the
+    same as the corresponding sample weights.
+    """
+    n_tasks = observed_weight.shape[0]
+    if task_weight is None:
+        return np.ones(n_tasks)
+    if isinstance(task_weight, str):
+        c = 1.0 / observed_weight
+    else:
+        c = np.asarray(task_weight, dtype=np.float64)
+        if c.shape != (n_tasks,):
+            raise ValueError(
+                f"task_weight must have one entry per task ({n_tasks}); got shape "
+                f"{c.shape}."
+            )
+        if not (np.all(np.isfinite(c)) and np.all(c > 0)):
+            raise ValueError("task_weight must hold finite positive numbers.")
+        c = c / c.max()
+    return c * (observed_weight.sum() / (c @ observed_weight))
+
+
 def warn_not_converged(estimator, status, measure, tol, n_iter, measure_name):
     """A ConvergenceWarning whose advice matches the way the solver stopped."""
     if status == "converged":

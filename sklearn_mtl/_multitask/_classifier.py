@@ -1,19 +1,10 @@
 """Many classification tasks that share one low-rank linear representation."""
 
-import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -28,12 +19,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._kernels._shared_rep_logistic import (
-    multitask_cross_entropy,
-    multitask_cross_entropy_grad,
-    multitask_cross_entropy_hessp,
-)
-from ._validation import rescaled_sample_weight
+from .._datafits.cross_entropy import CrossEntropyHeads
+from .._penalties import enet_prox
+from .._solvers.cg import conjugate_gradient
+from .._solvers.fista import fista
+from .._solvers.lbfgs import lbfgs
+from .._validation import missing_mask, rescaled_sample_weight
+from ._base import BaseSharedRep, task_weights, warn_not_converged
 
 # Components whose singular value is below this fraction of the largest one are
 # numerically zero at the optimum; they are set exactly to zero after fitting.
@@ -41,24 +33,14 @@ _ZERO_COMPONENT_RTOL = 1e-8
 # Relative size of the random columns that seed components the initial
 # gradient does not determine (rank deficiency, or n_components above its rank).
 _SEED_SCALE = 1e-2
-# Newton-CG steps that may polish an L-BFGS solution stalled at rounding level.
-_NEWTON_STEPS = 3
-
-
-def _missing_mask(column):
-    """Boolean mask of the missing labels of one task (NaN or None)."""
-    if column.dtype.kind == "f":
-        return np.isnan(column)
-    if column.dtype.kind == "O":
-        return np.fromiter(
-            (
-                v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
-                for v in column
-            ),
-            dtype=bool,
-            count=column.shape[0],
-        )
-    return np.zeros(column.shape[0], dtype=bool)
+# Newton-CG steps that may polish an L-BFGS solution stalled at rounding level,
+# and the conjugate-gradient products each may take.
+_NEWTON_STEPS = 8
+_NEWTON_CG_ITER = 100
+# Problems with at most this many unknowns are polished down to
+# tol * _POLISH_FACTOR after L-BFGS.
+_POLISH_MAX_SIZE = 5000
+_POLISH_FACTOR = 1e-6
 
 
 def _as_labels(labels, where):
@@ -94,9 +76,7 @@ def _balanced_factors(U, V):
     Qu, Ru = np.linalg.qr(U)
     Qv, Rv = np.linalg.qr(V.T)
     A, s, Bt = np.linalg.svd(Ru @ Rv.T, full_matrices=False)
-    P = Qu @ A
-    Q = Qv @ Bt.T
-    P, Qt = svd_flip(P, Q.T, u_based_decision=True)
+    P, Qt = svd_flip(Qu @ A, (Qv @ Bt.T).T, u_based_decision=True)
     if s.size and s[0] > 0:
         s = np.where(s > _ZERO_COMPONENT_RTOL * s[0], s, 0.0)
     root = np.sqrt(s)
@@ -108,143 +88,41 @@ def _balanced_factors(U, V):
     return U_new[:, :k], V_new[:k]
 
 
-class _Objective:
-    """Smooth part of the objective and its gradient over a flat vector.
+def _newton_polish(objective, x, grad, measure, tol, max_steps):
+    """Newton-CG steps from ``x``, each kept only if it lowers the gradient.
 
-    The vector stacks ``U.ravel()``, ``V.ravel()`` and, when the intercept is
-    fitted, the intercepts ``b`` (one per score column). All arithmetic on the
-    data is done in the dtype of ``X``; values and gradients are returned in
-    float64 for the optimiser.
+    L-BFGS's line search compares objective values, which stop changing in
+    floating point before the gradient is small; Newton steps need only
+    gradients. Returns ``x, grad, measure, steps``.
     """
-
-    def __init__(self, X, Y, weights, offsets, n_components, l2_reg, fit_intercept):
-        self.X = X
-        self.Y = Y
-        self.weights = weights
-        self.offsets = offsets
-        self.dtype = X.dtype
-        self.n_features = X.shape[1]
-        self.n_components = n_components
-        self.n_columns = int(offsets[-1])
-        self.l2_reg = l2_reg
-        self.fit_intercept = fit_intercept
-        self.n_U = self.n_features * n_components
-        self.n_V = n_components * self.n_columns
-        self.size = self.n_U + self.n_V + (self.n_columns if fit_intercept else 0)
-        self.dS = np.empty((X.shape[0], self.n_columns), dtype=self.dtype)
-
-    def pack(self, U, V, b):
-        parts = [np.ravel(U), np.ravel(V)]
-        if self.fit_intercept:
-            parts.append(np.ravel(b))
-        return np.concatenate(parts).astype(np.float64)
-
-    def unpack(self, x):
-        U = x[: self.n_U].reshape(self.n_features, self.n_components)
-        V = x[self.n_U : self.n_U + self.n_V].reshape(
-            self.n_components, self.n_columns
+    steps = 0
+    for _ in range(max_steps):
+        norm = np.linalg.norm(grad)
+        # Damping by ||grad|| keeps the convergence quadratic while making
+        # the system definite along the symmetries of the factorisation
+        # (rotations of U and V leave the objective unchanged).
+        damping = norm
+        step, _, _ = conjugate_gradient(
+            lambda v: objective.hessp(x, v) + damping * v,
+            -grad,
+            np.zeros_like(grad),
+            min(objective.size, _NEWTON_CG_ITER),
+            lambda p, r: "converged" if np.linalg.norm(r) <= 1e-8 * norm else None,
         )
-        if self.fit_intercept:
-            b = x[self.n_U + self.n_V :]
-        else:
-            b = np.zeros(self.n_columns)
-        return U, V, b
-
-    def _scores(self, U, V, b):
-        U = U.astype(self.dtype, copy=False)
-        V = V.astype(self.dtype, copy=False)
-        Z = np.asarray(safe_sparse_dot(self.X, U))
-        S = Z @ V
-        S += b.astype(self.dtype, copy=False)
-        return Z, np.ascontiguousarray(S)
-
-    def value(self, x):
-        U, V, b = self.unpack(x)
-        _, S = self._scores(U, V, b)
-        loss = multitask_cross_entropy(S, self.Y, self.weights, self.offsets)
-        factors = x[: self.n_U + self.n_V]
-        return loss + 0.5 * self.l2_reg * np.dot(factors, factors)
-
-    def value_and_grad(self, x):
-        U, V, b = self.unpack(x)
-        Z, S = self._scores(U, V, b)
-        dS = self.dS
-        loss = multitask_cross_entropy_grad(
-            S, self.Y, self.weights, self.offsets, dS
-        )
-        grad = np.empty(self.size)
-        grad_U = grad[: self.n_U].reshape(U.shape)
-        grad_U[:] = safe_sparse_dot(self.X.T, dS @ V.T.astype(self.dtype))
-        grad_U += self.l2_reg * U
-        grad_V = grad[self.n_U : self.n_U + self.n_V].reshape(V.shape)
-        grad_V[:] = Z.T @ dS
-        grad_V += self.l2_reg * V
-        if self.fit_intercept:
-            grad[self.n_U + self.n_V :] = dS.sum(axis=0)
-        sq = np.dot(x[: self.n_U + self.n_V], x[: self.n_U + self.n_V])
-        return loss + 0.5 * self.l2_reg * sq, grad
-
-
-    def hessp(self, x, v):
-        """Hessian of the smooth objective at ``x`` applied to ``v``."""
-        U, V, b = self.unpack(x)
-        dU, dV, db = self.unpack(v)
-        dtype = self.dtype
-        V = V.astype(dtype)
-        dV = dV.astype(dtype)
-        Z, S = self._scores(U, V, b)
-        G = np.empty_like(S)
-        multitask_cross_entropy_grad(S, self.Y, self.weights, self.offsets, G)
-        XdU = np.asarray(safe_sparse_dot(self.X, dU.astype(dtype)))
-        D = XdU @ V + Z @ dV
-        if self.fit_intercept:
-            D += db.astype(dtype)
-        D = np.ascontiguousarray(D)
-        HD = np.empty_like(S)
-        multitask_cross_entropy_hessp(S, self.Y, self.weights, self.offsets, D, HD)
-        out = np.empty(self.size)
-        out_U = out[: self.n_U].reshape(U.shape)
-        out_U[:] = safe_sparse_dot(self.X.T, HD @ V.T + G @ dV.T)
-        out_U += self.l2_reg * dU
-        out_V = out[self.n_U : self.n_U + self.n_V].reshape(V.shape)
-        out_V[:] = XdU.T @ G + Z.T @ HD
-        out_V += self.l2_reg * dV
-        if self.fit_intercept:
-            out[self.n_U + self.n_V :] = HD.sum(axis=0)
-        return out
-
-
-def _newton_direction(hessp, grad, max_iter):
-    """Approximately solve ``H p = -grad`` by conjugate gradient.
-
-    Stops at a relative residual of 1e-8, after ``max_iter`` products, or on
-    non-positive curvature (then returns the current iterate, or None if no
-    step was made).
-    """
-    p = np.zeros_like(grad)
-    r = -grad
-    d = r.copy()
-    rr = r @ r
-    stop = 1e-16 * rr
-    for _ in range(max_iter):
-        Hd = hessp(d)
-        curvature = d @ Hd
-        if not curvature > 0:
+        if not np.any(step):
             break
-        step = rr / curvature
-        p += step * d
-        r -= step * Hd
-        rr_new = r @ r
-        if rr_new <= stop:
+        _, grad_new = objective.value_and_grad(x + step)
+        measure_new = float(np.abs(grad_new).max())
+        if not measure_new < measure:
             break
-        d = r + (rr_new / rr) * d
-        rr = rr_new
-    return p if np.any(p) else None
+        x, grad, measure = x + step, grad_new, measure_new
+        steps += 1
+        if measure <= tol:
+            break
+    return x, grad, measure, steps
 
 
-class MultiTaskSharedRepClassifier(
-    ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
-):
+class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
     r"""Classification tasks that share one low-rank linear representation.
 
     ``T`` classification tasks, each binary or multiclass with its own labels,
@@ -284,8 +162,8 @@ class MultiTaskSharedRepClassifier(
         per binary task and one per class of each multiclass task.
 
     alpha : float, default=0.01
-        Regularisation strength; ``0`` means no penalty (then the coefficients
-        grow without bound on separable data until ``max_iter``).
+        Regularisation strength, positive (without a penalty the factors of
+        ``W = U V`` have no minimiser: scaling ``U`` down and ``V`` up is free).
 
     l1_ratio : float in [0, 1), default=0.0
         Share ``rho`` of the penalty that is an L1 norm on ``U`` (sparse
@@ -297,25 +175,23 @@ class MultiTaskSharedRepClassifier(
         Whether to fit an unpenalised intercept per score column.
 
     solver : {"auto", "lbfgs", "fista"}, default="auto"
-        ``"lbfgs"``: scipy's L-BFGS-B driving the jitted loss and gradient
-        (only for ``l1_ratio=0``). ``"fista"``: accelerated proximal gradient
-        with backtracking and monotone restart, soft-thresholding ``U``.
-        ``"auto"`` picks ``"lbfgs"`` when ``l1_ratio=0`` and ``"fista"``
-        otherwise.
+        ``"lbfgs"``: L-BFGS with an Armijo line search, orthant-wise (OWL-QN)
+        on ``U`` when ``l1_ratio > 0``; with ``l1_ratio=0`` a few Newton-CG
+        steps polish a solution that the line search can no longer improve in
+        floating point. ``"fista"``: accelerated proximal gradient with
+        backtracking and monotone restart, soft-thresholding ``U``. ``"auto"``
+        is ``"lbfgs"``.
 
     max_iter : int, default=500
         Maximum number of iterations of the solver.
 
     tol : float, default=1e-4
-        Stopping tolerance. The solver stops when the largest absolute entry
-        of the gradient of the objective with respect to ``(U, V, b)`` (for
-        ``"fista"``: of the proximal gradient mapping ``L (x - prox(x -
-        grad / L))``) is at most ``tol``. ``"lbfgs"`` also stops when the
-        relative decrease of the objective falls below ``64 * machine
-        epsilon``; if the gradient is then still above ``tol``, up to 3
-        Newton-CG steps follow, each kept only if it reduces the gradient. A
-        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when the
-        measure is still above ``tol`` at the end.
+        Stopping tolerance: the solver stops when the largest absolute entry of
+        the (pseudo-)gradient of the objective in ``(U, V, b)`` (for
+        ``"fista"``: of the proximal gradient mapping) is at most ``tol``. A
+        :class:`~sklearn.exceptions.ConvergenceWarning` says why when it ends
+        above (``max_iter`` reached, no step lowers the objective in floating
+        point, or a non-finite value).
 
     class_weight : dict, list, "balanced" or None, default=None
         Weights of the classes. ``None``: all one. ``"balanced"``: per task,
@@ -327,6 +203,19 @@ class MultiTaskSharedRepClassifier(
         themselves (as in :class:`~sklearn.linear_model.LogisticRegression`),
         so multiplying all of them by ``c`` acts like dividing ``alpha`` by
         ``c``.
+
+    task_weight : {"balanced"} or array-like of shape (n_tasks,), default=None
+        Weight of each task in the loss, as in
+        :class:`MultiTaskSharedRepRegressor`: None counts every observed label
+        the same, "balanced" makes every task count the same whatever its
+        number of labels, an array gives positive weights (rescaled so that the
+        labels' total weight is unchanged).
+
+    intercept_shrinkage : float, default=0.01
+        Strength with which the intercepts of tasks that share a label set are
+        pulled toward their common centre (see Notes). 0 leaves them free; then a task whose
+        training labels hold a single class is an error, since its intercept
+        has no finite optimum.
 
     warm_start : bool, default=False
         When True, reuse the solution of the previous call to ``fit`` as the
@@ -399,10 +288,19 @@ class MultiTaskSharedRepClassifier(
     and it rejects NaN labels. The default scorer is :meth:`score`, the mean
     per-task accuracy on the observed labels.
 
-    **Degenerate tasks.** A task with no observed label, or whose observed
-    labels (with positive weight) all belong to one class, raises a
-    ``ValueError`` naming the task: its intercept would have no finite
-    optimum. Drop such a column or collect labels of a second class.
+    **Rare classes.** A task that sees a single class among its training
+    labels (a shuffled fold of a task with rare positives, say) still fits:
+    its classes are then the labels of all the tasks, and its intercept is
+    pulled toward the other tasks'. The objective has the term
+    ``intercept_shrinkage / (2 T) * sum_t ||b_t - bbar||^2`` over the tasks
+    that share a label set, with ``bbar`` their mean intercept (free): a
+    prior on the tasks' base rates, partial pooling as in hierarchical
+    models. Its strength is that of an average task's data times
+    ``intercept_shrinkage``, so a task with few labels borrows its base rate
+    from the others and a task with many keeps its own; a single task is left
+    unchanged. ``predict_proba`` then has a column for every label, so
+    per-task metrics such as the ROC AUC work on every fold. A task with no
+    observed label at all is an error.
 
     **Solver.** The initial point is the best rank-``k`` step along the
     gradient at ``U = V = 0`` (intercepts at the weighted log class
@@ -432,17 +330,11 @@ class MultiTaskSharedRepClassifier(
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="left")],
-        "fit_intercept": ["boolean"],
+        **BaseSharedRep._parameter_constraints,
         "solver": [StrOptions({"auto", "lbfgs", "fista"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "task_weight": [None, StrOptions({"balanced"}), "array-like"],
+        "intercept_shrinkage": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -456,21 +348,27 @@ class MultiTaskSharedRepClassifier(
         max_iter=500,
         tol=1e-4,
         class_weight=None,
+        task_weight=None,
+        intercept_shrinkage=0.01,
         warm_start=False,
         random_state=None,
         verbose=0,
     ):
-        self.n_components = n_components
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
+        super().__init__(
+            n_components,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            max_iter=max_iter,
+            tol=tol,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
         self.class_weight = class_weight
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
+        self.task_weight = task_weight
+        self.intercept_shrinkage = intercept_shrinkage
 
     # ------------------------------------------------------------------ fit
 
@@ -485,8 +383,8 @@ class MultiTaskSharedRepClassifier(
             densified.
 
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Labels; missing labels are NaN (float ``y``) or None (object
-            ``y``).
+            Labels; missing labels are NaN (float ``y``), None or pandas'
+            ``NA`` (object ``y``).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples, rescaled to sum to
@@ -497,7 +395,6 @@ class MultiTaskSharedRepClassifier(
         self : object
             Fitted estimator.
         """
-        solver = self._resolve_solver()
         X, y = validate_data(
             self,
             X,
@@ -513,99 +410,83 @@ class MultiTaskSharedRepClassifier(
         single_task = y.ndim == 1
         Y = y.reshape(-1, 1) if single_task else y
         n_samples, n_features = X.shape
-        n_tasks = Y.shape[1]
 
         classes, Y_enc, observed = self._encode(Y, single_task)
-        sample_weight = rescaled_sample_weight(sample_weight, X)
-        weights = self._label_weights(
-            Y_enc, observed, classes, sample_weight, single_task
-        )
-
         n_heads = np.array([1 if len(c) == 2 else len(c) for c in classes])
-        offsets = np.zeros(n_tasks + 1, dtype=np.intp)
+        offsets = np.zeros(len(classes) + 1, dtype=np.int64)
         np.cumsum(n_heads, out=offsets[1:])
         n_columns = int(offsets[-1])
-        k = self.n_components
-        if k is None:
-            k = min(n_features, n_columns)
-
-        objective = _Objective(
+        k = self._n_components(n_features, n_columns, "min(n_features, n_columns)")
+        sample_weight = rescaled_sample_weight(sample_weight, X)
+        label_weight = self._label_weights(
+            Y_enc, observed, classes, sample_weight, single_task
+        )
+        rows, tasks = np.nonzero(observed)
+        c = task_weights(self.task_weight, label_weight.sum(axis=0))
+        weights = label_weight[rows, tasks] * c[tasks] / n_samples
+        groups = {}
+        for t, task_classes in enumerate(classes):
+            groups.setdefault(tuple(task_classes.tolist()), []).append(t)
+        alpha1, alpha2 = self._penalty_strengths()
+        objective = CrossEntropyHeads(
             X,
-            Y_enc,
-            weights,
+            (rows.astype(np.int64), tasks.astype(np.int64),
+             Y_enc[rows, tasks].astype(np.int64), weights),
             offsets,
             k,
-            self.alpha * (1.0 - self.l1_ratio),
+            alpha2,
             self.fit_intercept,
+            [np.array(g) for g in groups.values()],
+            self.intercept_shrinkage,
         )
         rng = check_random_state(self.random_state)
-        x0 = self._initial_point(objective, classes, rng, single_task)
-
-        if solver == "lbfgs":
-            x, n_iter, measure = self._solve_lbfgs(objective, x0)
+        x0 = self._initial_point(objective, classes, rng)
+        if self.solver == "fista":
+            x, n_iter, measure, status = self._solve_fista(objective, x0, alpha1)
+            name = "largest absolute entry of the proximal gradient mapping"
         else:
-            x, n_iter, measure = self._solve_fista(
-                objective, x0, self.alpha * self.l1_ratio
-            )
-        if not np.all(np.isfinite(x)):  # pragma: no cover - defensive
-            raise FloatingPointError(
-                "The solver produced non-finite coefficients; scale the "
-                "features or increase alpha."
-            )
-        if measure > self.tol:
-            measure_name = (
-                "largest absolute gradient entry"
-                if solver == "lbfgs"
-                else "largest absolute entry of the proximal gradient mapping"
-            )
-            warnings.warn(
-                f"{type(self).__name__} did not converge: the {measure_name} "
-                f"is {measure:.3e}, above tol={self.tol:.3e}, after {n_iter} "
-                f"iterations of solver {solver!r}. Increase max_iter, loosen "
-                "tol, or scale the features.",
-                ConvergenceWarning,
-            )
+            x, n_iter, measure, status = self._solve_lbfgs(objective, x0, alpha1)
+            name = "largest absolute (pseudo-)gradient entry"
+        warn_not_converged(self, status, measure, self.tol, n_iter, name)
 
         U, V, b = objective.unpack(x)
+        b = b.copy()
+        for t in range(len(classes)):
+            # A softmax head's intercepts are defined up to a constant (its
+            # loss ignores a common shift, and the pooling is at its best
+            # when they sum to zero): fix the one that rounding chose.
+            cols = slice(offsets[t], offsets[t + 1])
+            if offsets[t + 1] - offsets[t] > 1:
+                b[cols] -= b[cols].mean()
         if self.l1_ratio == 0:
             U, V = _balanced_factors(U, V)
         self._store(U, V, b, classes, offsets, single_task, X.dtype)
         self.n_iter_ = int(n_iter)
         return self
 
-    def _resolve_solver(self):
-        if self.solver == "auto":
-            return "lbfgs" if self.l1_ratio == 0 else "fista"
-        if self.solver == "lbfgs" and self.l1_ratio > 0:
-            raise ValueError(
-                "solver='lbfgs' handles only smooth objectives (l1_ratio=0); got "
-                f"l1_ratio={self.l1_ratio}. Use solver='fista' or 'auto'."
-            )
-        return self.solver
-
     @staticmethod
     def _task_name(t, single_task):
         return "y" if single_task else f"task {t} (column {t} of y)"
 
     def _encode(self, Y, single_task):
-        """Classes of each task and labels encoded as indices (-1: missing)."""
+        """Classes of each task and labels encoded as indices (-1: missing).
+
+        A task whose observed labels hold a single class takes the labels of
+        all the tasks as its classes (see Notes); a single task cannot.
+        """
         n_samples, n_tasks = Y.shape
         if n_tasks == 0:
             raise ValueError("y has no task (0 columns).")
-        Y_enc = np.full((n_samples, n_tasks), -1, dtype=np.intp)
-        observed = np.empty((n_samples, n_tasks), dtype=bool)
-        classes = []
+        observed = ~missing_mask(Y)
+        labels_of = []
         for t in range(n_tasks):
             where = self._task_name(t, single_task)
-            column = Y[:, t]
-            mask = ~_missing_mask(column)
-            observed[:, t] = mask
-            if not mask.any():
+            if not observed[:, t].any():
                 raise ValueError(
                     f"{where} has no observed label: every entry is missing. "
                     "Drop the task or provide labels."
                 )
-            labels = _as_labels(column[mask], where)
+            labels = _as_labels(Y[observed[:, t], t], where)
             if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
                 raise ValueError(
                     f"Input y contains infinity in {where}; labels must be "
@@ -618,9 +499,31 @@ class MultiTaskSharedRepClassifier(
                     "needs discrete labels (integers or strings), not "
                     "continuous values."
                 )
-            task_classes = np.unique(labels)
-            Y_enc[mask, t] = np.searchsorted(task_classes, labels)
-            classes.append(task_classes)
+            labels_of.append(labels)
+        classes = [np.unique(labels) for labels in labels_of]
+        pooled = None
+        Y_enc = np.full((n_samples, n_tasks), -1, dtype=np.int64)
+        for t, labels in enumerate(labels_of):
+            if len(classes[t]) < 2:
+                if pooled is None:
+                    try:
+                        pooled = np.unique(np.concatenate(labels_of))
+                    except TypeError:
+                        pooled = classes[t]  # labels of different types
+                if single_task or len(pooled) < 2 or self.intercept_shrinkage == 0:
+                    raise ValueError(
+                        f"{self._task_name(t, single_task)} has only one class "
+                        f"({classes[t][0]!r}) among its observed labels; a "
+                        "classifier needs samples of at least 2 classes"
+                        + (
+                            "" if single_task or len(pooled) < 2 else
+                            " when intercept_shrinkage=0 (with a positive "
+                            "intercept_shrinkage it borrows from the other tasks)"
+                        )
+                        + "."
+                    )
+                classes[t] = pooled
+            Y_enc[observed[:, t], t] = np.searchsorted(classes[t], labels)
         return classes, Y_enc, observed
 
     def _class_weight_specs(self, n_tasks):
@@ -648,7 +551,7 @@ class MultiTaskSharedRepClassifier(
         return list(class_weight)
 
     def _label_weights(self, Y_enc, observed, classes, sample_weight, single_task):
-        """Weight of each observed label: s_i * c_t[y_it] / n (0 if missing)."""
+        """Weight of each observed label: ``s_i c_t[y_it]`` (0 if missing)."""
         n_samples, n_tasks = Y_enc.shape
         specs = self._class_weight_specs(n_tasks)
         weights = np.zeros((n_samples, n_tasks))
@@ -657,29 +560,43 @@ class MultiTaskSharedRepClassifier(
             mask = observed[:, t]
             enc = Y_enc[mask, t]
             task_classes = classes[t]
+            sw = sample_weight[mask]
             if isinstance(specs[t], dict):
-                class_w = compute_class_weight(
-                    specs[t], classes=task_classes, y=task_classes[enc]
-                )
+                class_w = np.ones(len(task_classes))
+                for label, value in specs[t].items():
+                    hit = np.flatnonzero(task_classes == label)
+                    if hit.size == 0:
+                        raise ValueError(
+                            f"class_weight of {where} names the label {label!r}, "
+                            f"which is not among its classes {task_classes.tolist()}."
+                        )
+                    class_w[hit] = value
+            elif specs[t] == "balanced":
+                # Over the classes present with positive weight, as sklearn's
+                # "balanced"; absent classes have no label to weigh.
+                per_class = np.bincount(enc, weights=sw, minlength=len(task_classes))
+                present = per_class > 0
+                class_w = np.zeros(len(task_classes))
+                class_w[present] = sw.sum() / (present.sum() * per_class[present])
             else:
-                class_w = compute_class_weight(
-                    specs[t],
-                    classes=np.arange(len(task_classes)),
-                    y=enc,
-                    sample_weight=sample_weight[mask],
+                class_w = np.ones(len(task_classes))
+            class_w = np.asarray(class_w, dtype=np.float64)
+            if not np.all(np.isfinite(class_w)) or np.any(class_w < 0):
+                raise ValueError(
+                    f"class_weight of {where} must hold finite non-negative "
+                    f"weights; got {class_w.tolist()}."
                 )
-            if np.any(class_w < 0):
-                raise ValueError(f"class_weight of {where} has negative weights.")
-            w = sample_weight[mask] * class_w[enc]
-            weights[mask, t] = w / n_samples
-            per_class = np.bincount(enc, weights=w, minlength=len(task_classes))
-            n_positive = np.count_nonzero(per_class > 0)
-            if n_positive == 0:
+            w = sw * class_w[enc]
+            weights[mask, t] = w
+            if not w.sum() > 0:
                 raise ValueError(
                     f"{where} has no observed label with positive weight."
                 )
-            if n_positive == 1:
-                present = task_classes[np.flatnonzero(per_class > 0)[0]]
+            weighted_classes = np.unique(enc[w > 0])
+            if weighted_classes.size < 2 and (
+                single_task or self.intercept_shrinkage == 0
+            ):
+                present = task_classes[weighted_classes[0]]
                 raise ValueError(
                     f"{where} has only one class ({present!r}) among its observed "
                     "labels with positive weight; a classifier needs samples of at "
@@ -689,56 +606,46 @@ class MultiTaskSharedRepClassifier(
 
     # ------------------------------------------------------- initialisation
 
-    def _initial_point(self, objective, classes, rng, single_task):
+    def _initial_point(self, objective, classes, rng):
         if self.warm_start and hasattr(self, "components_"):
-            return self._warm_start_point(objective, classes, rng, single_task)
+            return self._warm_start_point(objective, classes, rng)
         X = objective.X
         n_features, k = objective.n_features, objective.n_components
         n_columns = objective.n_columns
         offsets = objective.offsets
         b = np.zeros(n_columns)
         if objective.fit_intercept:
+            # Intercepts at the weighted log class frequencies of each task.
             for t, task_classes in enumerate(classes):
-                mask = objective.Y[:, t] >= 0
+                hit = objective.tasks == t
                 freq = np.bincount(
-                    objective.Y[mask, t],
-                    weights=objective.weights[mask, t],
+                    objective.labels[hit],
+                    weights=objective.weights[hit],
                     minlength=len(task_classes),
                 )
-                freq = freq / freq.sum()
-                log_freq = np.log(freq + 1e-8)
+                log_freq = np.log(freq / freq.sum() + 1e-8)
                 if len(task_classes) == 2:
                     b[offsets[t]] = log_freq[1] - log_freq[0]
                 else:
                     b[offsets[t] : offsets[t + 1]] = log_freq - log_freq.mean()
-        # Gradient of the loss with respect to W = U V at W = 0.
-        S = np.ascontiguousarray(
-            np.broadcast_to(b.astype(objective.dtype), (X.shape[0], n_columns))
-        )
-        dS = np.empty_like(S)
-        multitask_cross_entropy_grad(
-            S, objective.Y, objective.weights, objective.offsets, dS
-        )
-        G = np.asarray(safe_sparse_dot(X.T, dS), dtype=np.float64)
-        P, s, Qt = np.linalg.svd(G, full_matrices=False)
+        # The loss gradient in W = U V at W = 0, and its best rank-k step.
+        grad, G_rows = objective.loss_gradient_at(b)
+        P, s, Qt = np.linalg.svd(grad, full_matrices=False)
         r = min(k, s.shape[0])
-        P, s, Qt = P[:, :r], s[:r], Qt[:r]
-        if s.size and s[0] > 0:
-            r = int(np.count_nonzero(s > 1e-10 * s[0]))
-        else:
-            r = 0
+        r = int(np.count_nonzero(s[:r] > 1e-10 * s[0])) if s.size and s[0] > 0 else 0
         U = np.zeros((n_features, k))
         V = np.zeros((k, n_columns))
         scale = 1.0
         if r > 0:
             P, s, Qt = P[:, :r], s[:r], Qt[:r]
             # Curvature of the loss along D = -P diag(s) Qt, bounded by 1/4 of
-            # the weighted squared norm of X D; the step minimises the model.
-            XD = np.asarray(safe_sparse_dot(X, P)) @ (s[:, None] * Qt)
+            # the label-weighted squared norm of X D; the step minimises the
+            # model.
+            XD = np.asarray(safe_sparse_dot(X, P), dtype=np.float64) @ (s[:, None] * Qt)
             task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
-            curvature = 0.25 * np.sum(
-                objective.weights[:, task_of_column] * XD**2
-            )
+            weight_at = np.zeros((X.shape[0], len(classes)))
+            np.add.at(weight_at, (objective.rows, objective.tasks), objective.weights)
+            curvature = 0.25 * np.sum(weight_at[:, task_of_column] * XD**2)
             step = np.sum(s**2) / curvature if curvature > 0 else 1.0
             root = np.sqrt(step * s)
             U[:, :r] = P * root
@@ -753,7 +660,7 @@ class MultiTaskSharedRepClassifier(
             ) / np.sqrt(n_columns)
         return objective.pack(U, V, b)
 
-    def _warm_start_point(self, objective, classes, rng, single_task):
+    def _warm_start_point(self, objective, classes, rng):
         U = self.components_.T.astype(np.float64)
         V = self._heads.astype(np.float64)
         same = (
@@ -787,125 +694,71 @@ class MultiTaskSharedRepClassifier(
 
     # ---------------------------------------------------------------- solvers
 
-    def _solve_lbfgs(self, objective, x0):
-        iteration = [0]
+    def _solve_lbfgs(self, objective, x0, alpha1):
+        def evaluate(x):
+            value, grad = objective.value_and_grad(x)
+            return value, grad, None
 
-        def callback(intermediate_result):
-            iteration[0] += 1
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] iteration {iteration[0]}: objective "
-                    f"{intermediate_result.fun:.8e}"
-                )
+        def measure(x, pseudo_grad, extra):
+            return float(np.abs(pseudo_grad).max()) if pseudo_grad.size else 0.0
 
-        result = minimize(
-            objective.value_and_grad,
+        x, _, n_iter, value, status = lbfgs(
             x0,
-            method="L-BFGS-B",
-            jac=True,
-            callback=callback,
-            options=dict(
-                maxiter=self.max_iter,
-                maxfun=max(15000, 4 * self.max_iter),
-                gtol=self.tol,
-                ftol=64 * np.finfo(np.float64).eps,
-                maxls=50,
-            ),
+            evaluate,
+            max_iter=self.max_iter,
+            measure=measure,
+            tol=self.tol,
+            l1=alpha1,
+            l1_mask=objective.u_mask,
+            verbose=self.verbose,
+            measure_name="largest gradient entry",
         )
-        x, grad, n_iter = result.x, result.jac, max(int(result.nit), 1)
-        measure = float(np.max(np.abs(grad))) if grad.size else 0.0
-        if measure > self.tol and n_iter < self.max_iter:
-            # L-BFGS stopped because the objective no longer decreases in
-            # floating point (its line search compares objective values).
-            # Newton steps need only gradients: polish while they reduce it.
-            for _ in range(_NEWTON_STEPS):
-                step = _newton_direction(
-                    lambda v: objective.hessp(x, v),
-                    grad,
-                    max_iter=min(objective.size, 100),
-                )
-                if step is None:
-                    break
-                _, grad_new = objective.value_and_grad(x + step)
-                measure_new = float(np.max(np.abs(grad_new)))
-                if not measure_new < measure:
-                    break
-                x, grad, measure = x + step, grad_new, measure_new
-                n_iter += 1
-                if self.verbose:
-                    print(
-                        f"[{type(self).__name__}] Newton step: gradient "
-                        f"{measure:.3e}"
-                    )
-                if measure <= self.tol or n_iter >= self.max_iter:
-                    break
-        return x, n_iter, measure
+        n_iter = max(n_iter, 1)
+        # Newton steps need only gradients, so they go on where L-BFGS's line
+        # search stalls at rounding level; on small problems they also carry a
+        # converged fit near machine precision for the price of a few
+        # Hessian products, so that tiny changes of the data (a weight
+        # instead of a repeated row) give the same model.
+        small = objective.size <= _POLISH_MAX_SIZE
+        budget = min(_NEWTON_STEPS, self.max_iter - n_iter)  # max_iter bounds all
+        if (
+            alpha1 == 0
+            and budget > 0
+            and status != "non-finite"
+            and (status == "stalled" or small)
+        ):
+            _, grad = objective.value_and_grad(x)
+            x, _, value, steps = _newton_polish(
+                objective, x, grad, value, self.tol * _POLISH_FACTOR, budget
+            )
+            n_iter += steps
+            if value <= self.tol:
+                status = "converged"
+        return x, n_iter, value, status
 
-    def _solve_fista(self, objective, x0, l1_reg):
-        """Accelerated proximal gradient with backtracking and monotone restart.
-
-        The prox soft-thresholds ``U`` by ``l1_reg / L``; ``V`` and ``b`` are
-        smooth. Momentum is dropped whenever an accelerated step would increase
-        the objective, so the objective decreases at every iteration.
-        """
+    def _solve_fista(self, objective, x0, alpha1):
         n_U = objective.n_U
 
-        def nonsmooth(x):
-            return l1_reg * np.abs(x[:n_U]).sum()
+        def prox(v, step):
+            if alpha1 > 0:
+                v = v.copy()
+                v[:n_U] = enet_prox(v[:n_U], step * alpha1)
+            return v
 
-        def prox_step(y, lipschitz):
-            # The step size only shrinks: near the optimum the sufficient
-            # decrease test compares objective values at rounding level, and
-            # letting it grow back would accept steps on noise and oscillate.
-            f_y, g_y = objective.value_and_grad(y)
-            while True:
-                x_new = y - g_y / lipschitz
-                if l1_reg > 0:
-                    u = x_new[:n_U]
-                    x_new[:n_U] = np.sign(u) * np.maximum(
-                        np.abs(u) - l1_reg / lipschitz, 0.0
-                    )
-                d = x_new - y
-                f_new = objective.value(x_new)
-                bound = f_y + g_y @ d + 0.5 * lipschitz * (d @ d)
-                if f_new <= bound or lipschitz > 1e20:
-                    break
-                lipschitz *= 2.0
-            measure = lipschitz * np.max(np.abs(d)) if d.size else 0.0
-            return x_new, f_new + nonsmooth(x_new), lipschitz, measure
-
-        # Initial Lipschitz estimate: the curvature along the gradient at x0.
         _, g0 = objective.value_and_grad(x0)
-        g_norm = np.linalg.norm(g0)
-        lipschitz = 1.0
-        if g_norm > 0:
-            h = 1e-4 * max(np.linalg.norm(x0), 1.0) / g_norm
-            _, g1 = objective.value_and_grad(x0 - h * g0)
-            lipschitz = max(np.linalg.norm(g1 - g0) / (h * g_norm), 1e-8)
-
-        x = x0
-        x_prev = x0
-        F_x = objective.value(x) + nonsmooth(x)
-        t = 1.0
-        measure = np.inf
-        n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
-            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            beta = (t - 1.0) / t_next
-            y = x + beta * (x - x_prev) if beta > 0 else x
-            x_new, F_new, lipschitz, measure = prox_step(y, lipschitz)
-            if F_new > F_x and beta > 0:
-                t_next = 1.0
-                x_new, F_new, lipschitz, measure = prox_step(x, lipschitz)
-            x_prev, x, F_x, t = x, x_new, F_new, t_next
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] iteration {n_iter}: objective "
-                    f"{F_x:.8e}, prox-gradient {measure:.3e}"
-                )
-            if measure <= self.tol:
-                break
-        return x, n_iter, float(measure)
+        norm2 = g0 @ g0
+        lipschitz = (g0 @ objective.hessp(x0, g0)) / norm2 if norm2 > 0 else 1.0
+        x, n_iter, measure, status = fista(
+            x0,
+            objective.value_and_grad,
+            prox,
+            lambda x: alpha1 * np.abs(x[:n_U]).sum(),
+            lipschitz,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        return x, n_iter, float(measure), status
 
     # ------------------------------------------------------------ attributes
 
@@ -930,13 +783,7 @@ class MultiTaskSharedRepClassifier(
             self.coef_ = coef
             self.intercept_ = intercept
 
-    @property
-    def _n_features_out(self):
-        """Number of features produced by ``transform``."""
-        return self.components_.shape[0]
-
     # ------------------------------------------------------------ prediction
-
     def _validate_X_predict(self, X):
         check_is_fitted(self)
         return validate_data(
@@ -963,22 +810,6 @@ class MultiTaskSharedRepClassifier(
 
     def _per_task(self, values):
         return values[0] if self._single_task else values
-
-    def transform(self, X):
-        """Project ``X`` on the shared representation, ``Z = X U``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            The shared representation of the samples.
-        """
-        X = self._validate_X_predict(X)
-        return np.asarray(safe_sparse_dot(X, self.components_.T))
 
     def decision_function(self, X):
         """Compute the scores of each task's head.
@@ -1115,7 +946,7 @@ class MultiTaskSharedRepClassifier(
             sample_weight = _check_sample_weight(sample_weight, Y)
         accuracies = []
         for t in range(n_tasks):
-            mask = ~_missing_mask(Y[:, t])
+            mask = ~missing_mask(Y[:, t])
             if not mask.any():
                 continue
             correct = np.asarray(Y[mask, t] == y_pred[mask, t], dtype=float)
