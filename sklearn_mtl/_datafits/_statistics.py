@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # Rows per block (bounds the float64 copies of the blocks).
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -66,35 +66,57 @@ def _block_statistics(Xb, Yb, sb, center):
     n_tasks = Yb.shape[1]
     p = Xb.shape[1]
     observed = ~np.isnan(Yb)
-    shared = bool(observed.all())
-    T_x = 1 if shared else n_tasks
-    weight = np.zeros(T_x)
-    x_mean = np.zeros((T_x, p))
-    xx = np.zeros((T_x, p, p))
+    if observed.all():
+        return _shared_statistics(Xb, Yb, sb, center)
+    # The (row, task) pairs sorted by task: each task's rows are a
+    # contiguous run, so that sums over tasks are single reductions.
+    rows, tasks = np.nonzero(observed)
+    order = np.argsort(tasks, kind="stable")
+    rows, tasks = rows[order], tasks[order]
+    bounds = np.searchsorted(tasks, np.arange(n_tasks + 1))
+    s = sb[rows]
+    y = Yb[rows, tasks]
+    weight = np.bincount(tasks, weights=s, minlength=n_tasks)
+    Xs = Xb[rows]
+    x_mean = np.zeros((n_tasks, p))
     y_mean = np.zeros(n_tasks)
-    xy = np.zeros((n_tasks, p))
-    yy = np.zeros(n_tasks)
-    for t in range(T_x):
-        rows = slice(None) if shared else observed[:, t]
-        Xt = Xb[rows]
-        st = sb[rows]
-        wt = st.sum()
-        if not wt > 0:
-            continue
-        weight[t] = wt
-        if center:
-            x_mean[t] = st @ Xt / wt
-            Xt = Xt - x_mean[t]
-        xx[t] = Xt.T @ (st[:, None] * Xt)
-        tasks = range(n_tasks) if shared else [t]
-        for u in tasks:
-            yt = Yb[rows, u]
-            if center:
-                y_mean[u] = st @ yt / wt
-                yt = yt - y_mean[u]
-            xy[u] = Xt.T @ (st * yt)
-            yy[u] = st @ yt**2
+    if center:
+        safe = np.where(weight > 0, weight, 1.0)
+        x_mean = _task_sums(s[:, None] * Xs, bounds) / safe[:, None]
+        y_mean = np.bincount(tasks, weights=s * y, minlength=n_tasks) / safe
+        Xs -= x_mean[tasks]
+        y = y - y_mean[tasks]
+    root = np.sqrt(s)[:, None] * Xs
+    xx = np.zeros((n_tasks, p, p))
+    for t in np.flatnonzero(np.diff(bounds)):
+        block = root[bounds[t] : bounds[t + 1]]
+        xx[t] = block.T @ block
+    xy = _task_sums(Xs * (s * y)[:, None], bounds)
+    yy = np.bincount(tasks, weights=s * y * y, minlength=n_tasks)
     return TaskStatistics(weight, x_mean, y_mean, xx, xy, yy)
+
+
+def _task_sums(values, bounds):
+    """Sums of the rows of ``values`` over the runs ``bounds[t]:bounds[t + 1]``."""
+    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    return cumulative[bounds[1:]] - cumulative[bounds[:-1]]
+
+
+def _shared_statistics(Xb, Yb, sb, center):
+    """Every task observed on every row: one Gram matrix for all tasks."""
+    wt = sb.sum()
+    x_mean = sb @ Xb / wt if center else np.zeros(Xb.shape[1])
+    y_mean = sb @ Yb / wt if center else np.zeros(Yb.shape[1])
+    Xc = Xb - x_mean
+    Yc = Yb - y_mean
+    return TaskStatistics(
+        weight=np.array([wt]),
+        x_mean=x_mean[None, :],
+        y_mean=y_mean,
+        xx=(Xc.T @ (sb[:, None] * Xc))[None],
+        xy=(Xc.T @ (sb[:, None] * Yc)).T,
+        yy=sb @ Yc**2,
+    )
 
 
 def task_statistics(X, Y, sw, center, x_shift=None, x_scale=1.0):

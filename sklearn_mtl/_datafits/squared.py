@@ -103,14 +103,14 @@ class StatisticsForm:
         """``G_t w_t`` for every column of ``W``."""
         if self.shared:
             return self.G[0] @ W
-        return np.einsum("tpq,qt->pt", self.G, W)
+        return np.matmul(self.G, W.T[:, :, None])[:, :, 0].T
 
     def heads(self, U):
         rhs = (U.T @ self.C) * self.c
         if self.shared:
             mu, P = np.linalg.eigh(U.T @ self.G[0] @ U)
             return P @ ((P.T @ rhs) / (np.maximum(mu, 0.0)[:, None] * self.c + self.alpha))
-        M = np.einsum("pk,tpq,ql->tkl", U, self.G, U) * self.c[:, None, None]
+        M = np.matmul(U.T, np.matmul(self.G, U)) * self.c[:, None, None]
         return _solve_heads(M, rhs, self.alpha)
 
     def evaluate(self, U):

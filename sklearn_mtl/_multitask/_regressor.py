@@ -88,16 +88,24 @@ def _minimise_factor(form, U0, g0, task_weight, alpha1, alpha2, max_iter, tol, v
     def fallback(U, grad, extra):
         V, grad_loss = extra
         return _alternating_ustep(form, U, V, grad_loss, g0 @ V.T, task_weight,
-                                  alpha1, alpha2)
+                                  alpha1, alpha2, feature_var)
+
+    # The diagonal of the Hessian in U evens out features of different scales.
+    feature_var = None if hasattr(form, "ustep") else form.feature_var() * task_weight
+
+    def preconditioner(U, extra):
+        return feature_var @ (extra[0].T ** 2) + alpha2
 
     U, (V, _), n_iter, value, status = lbfgs(
         U0, evaluate, max_iter=max_iter, measure=measure, tol=tol, l1=alpha1,
         fallback=fallback, verbose=verbose, measure_name="relative stationarity",
+        preconditioner=None if feature_var is None else preconditioner,
     )
     return U, V, n_iter, value, status
 
 
-def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2):
+def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2,
+                       feature_var):
     """Lower the objective in ``U`` at fixed ``V``.
 
     The problem is ``1/2 <U, H U> - <B, U> + alpha1 ||U||_1`` with ``H`` the
@@ -112,7 +120,7 @@ def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2):
         return form.hessp(D, V) + alpha2 * D
 
     if alpha1 == 0:
-        diagonal = (form.feature_var() * task_weight) @ (V.T**2) + alpha2
+        diagonal = feature_var @ (V.T**2) + alpha2
         threshold = _CG_RTOL * np.linalg.norm(grad_loss + alpha2 * U)
         U_new, _, _ = conjugate_gradient(
             matvec,

@@ -35,6 +35,7 @@ def lbfgs(
     l1_mask=None,
     fallback=None,
     first_step=None,
+    preconditioner=None,
     verbose=False,
     measure_name="measure",
 ):
@@ -62,6 +63,10 @@ def lbfgs(
     first_step : float or None
         Length of the first (steepest descent) step when there is no
         fallback; default ``1 / ||grad||_inf``.
+    preconditioner : callable or None
+        ``(x, extra) -> d``, a positive diagonal approximating the Hessian:
+        the initial inverse Hessian of the two-loop recursion is ``1 / d``
+        instead of a scalar, which evens out badly scaled variables.
     verbose : bool
     measure_name : str
         What the measure is called in the verbose output.
@@ -104,7 +109,8 @@ def lbfgs(
         accepted = False
         if s_hist or fallback is None:
             if s_hist:
-                direction = -_two_loop(pg, s_hist, y_hist)
+                diagonal = None if preconditioner is None else preconditioner(x, extra)
+                direction = -_two_loop(pg, s_hist, y_hist, diagonal)
             else:
                 step0 = first_step
                 if step0 is None:
@@ -181,8 +187,12 @@ def lbfgs(
     return x, extra, n_iter, current, status
 
 
-def _two_loop(grad, s_hist, y_hist):
-    """L-BFGS two-loop recursion: approximate inverse Hessian times ``grad``."""
+def _two_loop(grad, s_hist, y_hist, diagonal=None):
+    """L-BFGS two-loop recursion: approximate inverse Hessian times ``grad``.
+
+    The initial inverse Hessian is ``1 / diagonal`` when given (scaled so
+    that it agrees with the last curvature pair), else the usual scalar.
+    """
     q = grad.copy()
     rhos = [1.0 / np.vdot(y, s) for s, y in zip(s_hist, y_hist)]
     alphas = []
@@ -191,7 +201,11 @@ def _two_loop(grad, s_hist, y_hist):
         alphas.append(a)
         q -= a * y
     s, y = s_hist[-1], y_hist[-1]
-    q *= np.vdot(s, y) / np.vdot(y, y)
+    if diagonal is None:
+        q *= np.vdot(s, y) / np.vdot(y, y)
+    else:
+        q /= diagonal
+        q *= np.vdot(s, y) / np.vdot(y, y / diagonal)
     for s, y, rho, a in zip(s_hist, y_hist, rhos, reversed(alphas)):
         b = rho * np.vdot(y, q)
         q += (a - b) * s
