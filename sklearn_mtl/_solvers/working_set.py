@@ -220,6 +220,66 @@ def _largest_violation(w, grad, l1_reg, l2_reg, positive):
     return float(violation.max(initial=0.0))
 
 
+def _anderson_weights(history):
+    """Anderson weights of the last ``len(history) - 1`` iterates, or None.
+
+    They minimise ``||sum_a z_a (x_{a+1} - x_a)||`` subject to ``sum z = 1``:
+    ``z`` is ``M^{-1} 1`` normalised, ``M`` the Gram matrix of the differences
+    (slightly regularised).
+    """
+    D = np.diff(history, axis=0)
+    M = D @ D.T
+    scale = np.trace(M)
+    if not scale > 0:
+        return None
+    try:
+        z = np.linalg.solve(M + 1e-12 * scale * np.eye(len(M)), np.ones(len(M)))
+    except np.linalg.LinAlgError:
+        return None
+    total = z.sum()
+    if not (np.isfinite(total) and total != 0):
+        return None
+    return z / total
+
+
+def _extrapolated_epochs(state, ws, w, l1_reg, l2_reg, positive, tol, budget):
+    """Run the state's epochs on ``ws`` with Anderson extrapolation.
+
+    Every ``_ANDERSON_K + 1`` epochs without an early end, the recorded
+    iterates are extrapolated; the extrapolated point replaces the current
+    one when it is feasible and lowers the objective. Returns the epochs run.
+    """
+    m = ws.shape[0]
+    rows = _ANDERSON_K + 1
+    hist_w = np.empty((rows, m))
+    hist_state = np.empty((rows, state.state_size))
+    spent = 0
+    while spent < budget:
+        epochs, done = state.run(
+            ws, w, l1_reg, l2_reg, positive, tol, min(rows, budget - spent),
+            hist_w, hist_state,
+        )
+        spent += epochs
+        if done or epochs < rows:
+            break
+        z = _anderson_weights(hist_w)
+        if z is None:
+            continue
+        w_acc = z @ hist_w[1:]
+        if positive and w_acc.min() < 0:
+            continue
+        state_acc = z @ hist_state[1:]
+        if state.objective(w_acc, state_acc, l1_reg, l2_reg) < state.objective(
+            hist_w[-1], hist_state[-1], l1_reg, l2_reg
+        ):
+            state.restore(ws, w, w_acc, state_acc)
+    return spent
+
+
+def _penalty(w, l1_reg, l2_reg):
+    return l1_reg * np.abs(w).sum() + 0.5 * l2_reg * float(w @ w)
+
+
 class _DenseResidual:
     """Residual ``r = y - A w`` of a dense design, updated by the kernel."""
 
@@ -229,6 +289,7 @@ class _DenseResidual:
         self.design = design
         self.y = y
         self.r = self._exact(w)
+        self.state_size = y.shape[0]
         self.first_grad = design.first_grad if not np.any(w) else None
 
     def _exact(self, w):
@@ -254,12 +315,22 @@ class _DenseResidual:
         A = np.asarray(d.X[:, support], dtype=np.float64) - d.offset[support]
         return A.T @ A, A.T @ self.y
 
-    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+    def run(self, ws, w, l1_reg, l2_reg, positive, tol, n_epochs, hist_w, hist_state):
         d = self.design
         return cd_epochs_dense(
             d.X, d.offset, ws, w, self.r, d.sq_norms, l1_reg, l2_reg, positive,
-            tol, budget, _ANDERSON_K,
+            tol, n_epochs, hist_w, hist_state,
         )
+
+    def objective(self, w_ws, r, l1_reg, l2_reg):
+        return 0.5 * float(r @ r) + _penalty(w_ws, l1_reg, l2_reg)
+
+    def restore(self, ws, w, w_ws, r):
+        w[ws] = w_ws
+        self.r[:] = r
+
+    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
 
 
 class _SparseResidual:
@@ -274,18 +345,22 @@ class _SparseResidual:
     def __init__(self, design, y, w):
         self.design = design
         self.y = y
-        self.state = np.zeros(2)
+        self.state_size = y.shape[0] + 2
+        self.state = np.zeros(self.state_size)  # [r_s, c, t]
+        self.nrs = float(design.row_scale @ design.row_scale)
         self.first_grad = design.first_grad if not np.any(w) else None
 
     def gradient(self, w, exact):
         d = self.design
+        n = self.y.shape[0]
         support = np.flatnonzero(w)
-        self.r_s = self.y - np.asarray(
+        r_s = self.y - np.asarray(
             d.csc[:, support] @ w[support].astype(d.csc.dtype), dtype=np.float64
         )
         c = float(d.offset[support] @ w[support])
-        self.state[:] = c, d.row_scale @ self.r_s
-        r = self.r_s + c * d.row_scale
+        self.state[:n] = r_s
+        self.state[n:] = c, d.row_scale @ r_s
+        r = r_s + c * d.row_scale
         if self.first_grad is not None:
             grad, self.first_grad = self.first_grad, None
         else:
@@ -308,13 +383,27 @@ class _SparseResidual:
         b = np.asarray(X_S.T @ self.y, dtype=np.float64) - off * float(rs @ self.y)
         return G, b
 
-    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+    def run(self, ws, w, l1_reg, l2_reg, positive, tol, n_epochs, hist_w, hist_state):
         d = self.design
         return cd_epochs_sparse(
             d.csc.data, d.csc.indices, d.csc.indptr, d.offset, d.row_scale, ws, w,
-            self.r_s, self.state, d.sq_norms, l1_reg, l2_reg, positive, tol,
-            budget, _ANDERSON_K,
+            self.state, d.sq_norms, l1_reg, l2_reg, positive, tol, n_epochs,
+            hist_w, hist_state,
         )
+
+    def objective(self, w_ws, state, l1_reg, l2_reg):
+        # ||r_s + c row_scale||^2 = ||r_s||^2 + 2 c t + c^2 ||row_scale||^2
+        n = self.y.shape[0]
+        r_s, c, t = state[:n], state[n], state[n + 1]
+        value = float(r_s @ r_s) + 2.0 * c * t + c * c * self.nrs
+        return 0.5 * value + _penalty(w_ws, l1_reg, l2_reg)
+
+    def restore(self, ws, w, w_ws, state):
+        w[ws] = w_ws
+        self.state[:] = state
+
+    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
 
 
 class _GramState:
@@ -339,14 +428,31 @@ class _GramState:
     def support_system(self, support):
         return self.G[np.ix_(support, support)].copy(), self.Aty[support].copy()
 
-    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
-        G_ws = np.ascontiguousarray(self.G[np.ix_(ws, ws)])
-        b_ws = self.Aty[ws]
-        w_ws = w[ws].copy()
-        q_ws = b_ws - self.G[ws] @ w
-        epochs = cd_epochs_gram(
-            G_ws, b_ws, w_ws, q_ws, l1_reg, l2_reg, positive, tol, budget,
-            _ANDERSON_K,
+    def run(self, ws, w, l1_reg, l2_reg, positive, tol, n_epochs, hist_w, hist_state):
+        return cd_epochs_gram(
+            self.G_ws, self.w_ws, self.q_ws, l1_reg, l2_reg, positive, tol,
+            n_epochs, hist_w, hist_state,
         )
-        w[ws] = w_ws
+
+    def objective(self, w_ws, q, l1_reg, l2_reg):
+        # 1/2 w G w - b w = -1/2 w (b + q), up to a constant.
+        return -0.5 * float(w_ws @ (self.b_ws + q)) + _penalty(w_ws, l1_reg, l2_reg)
+
+    def restore(self, ws, w, w_ws, q):
+        self.w_ws[:] = w_ws
+        self.q_ws[:] = q
+
+    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        # The kernel works on the working set's own blocks (features outside
+        # it are zero, so the blocks hold the whole gradient).
+        self.G_ws = np.ascontiguousarray(self.G[np.ix_(ws, ws)])
+        self.b_ws = self.Aty[ws]
+        self.w_ws = w[ws].copy()
+        self.q_ws = self.b_ws - self.G[ws] @ w
+        self.state_size = ws.shape[0]
+        local = np.arange(ws.shape[0])
+        epochs = _extrapolated_epochs(
+            self, local, self.w_ws, l1_reg, l2_reg, positive, tol, budget
+        )
+        w[ws] = self.w_ws
         return epochs
