@@ -107,10 +107,14 @@ class Targets:
 
 
 def power_of_two(value):
-    """The power of two nearest above ``value`` (1 for 0 or non-finite)."""
+    """The largest power of two not above ``value`` (1 for 0 or non-finite).
+
+    Dividing by it is exact and brings ``value`` into ``[1, 2)``; it never
+    overflows, even for the largest float.
+    """
     if not np.isfinite(value) or value <= 0:
         return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(value)[1])))
+    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1))
 
 
 def linear_design(X, Y, sample_weight, fit_intercept):
@@ -158,10 +162,13 @@ def make_design(X, sw, row_scale, fit_intercept, y0=None, any_layout=False):
         y0 = np.zeros(n_samples)
     x_scale = 1.0
     for _ in range(2):  # the second round only after rescaling X
-        if sp.issparse(X):
-            design = _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout)
-        else:
-            design = _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout)
+        # Overflow in the first round is detected below and undone by the
+        # rescaling, so it needs no warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sp.issparse(X):
+                design = _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout)
+            else:
+                design = _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout)
         rms = np.sqrt(design.sq_norms.max(initial=0.0) / n_samples)
         if (
             np.all(np.isfinite(design.sq_norms))

@@ -26,7 +26,12 @@ from sklearn.utils.validation import (
 )
 
 from .._design import linear_design
-from ._path import alpha_grid, check_alphas, enet_path_on_design
+from ._path import (
+    AUTOMATIC_GRID_NEEDS_L1,
+    alpha_grid,
+    check_alphas,
+    enet_path_on_design,
+)
 from ._regressor import RegularizedGDRegressor
 
 
@@ -242,10 +247,7 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
             grids = np.tile(check_alphas(self.alphas), (len(l1_ratios), 1))
         else:
             if np.any(l1_ratios == 0):
-                raise ValueError(
-                    "l1_ratio=0 (ridge) needs explicit alphas: the automatic grid "
-                    "starts from the smallest alpha that zeroes an L1 penalty."
-                )
+                raise ValueError(AUTOMATIC_GRID_NEEDS_L1)
             design, targets = linear_design(
                 X, y.reshape(-1, 1), sample_weight, self.fit_intercept
             )

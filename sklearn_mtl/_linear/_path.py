@@ -16,6 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_array
 
 from .._design import design_gram, design_rmatvec, linear_design
@@ -96,6 +97,8 @@ def enet_path_on_design(
     ):
         gram = design_gram(design)
     x_scale = design.x_scale
+    eps = np.finfo(np.float64).eps
+    largest_column = np.sqrt(design.sq_norms.max(initial=0.0))
     for k in range(n_targets):
         y = targets.Y[:, k]
         y_scale = targets.y_scale[k]
@@ -111,7 +114,14 @@ def enet_path_on_design(
         for i, alpha in enumerate(alphas):
             l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
             l1_reg = min(l1_reg / (x_scale * y_scale), _HUGE)
-            l2_reg = min(l2_reg / x_scale**2, _HUGE)
+            l2_reg = min(l2_reg / x_scale / x_scale, _HUGE)
+            # Penalties below rounding of the data's own scale cannot change
+            # the solution, but an L1 part that small would make the duality
+            # gap useless (its dual point shrinks to zero): drop them.
+            if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
+                l1_reg = 0.0
+            if l2_reg <= eps * largest_column**2:
+                l2_reg = 0.0
             if y_norm2 == 0.0:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"
@@ -123,7 +133,8 @@ def enet_path_on_design(
                     )
                 else:
                     gap, n_iter, status = enet_working_set(
-                        design, y, w, l1_reg, l2_reg, positive, max_iter, target
+                        design, y, w, l1_reg, l2_reg, positive, max_iter, target,
+                        design.first_grad if k == 0 else None,
                     )
             elif l2_reg > 0:
                 w[:], gap, n_iter, status = ridge_conjugate_gradient(
@@ -137,7 +148,7 @@ def enet_path_on_design(
             if not (l1_reg or l2_reg):
                 scale, required = 1.0, tol  # a relative measure, not a gap
             else:
-                scale = y_scale**2 / n_samples
+                scale = y_scale / n_samples * y_scale
             if status in ("max_iter", "stalled") and gap <= required:
                 status = "converged"  # short of the aim, within the tolerance
             coefs[k, :, i] = unit * w
@@ -166,9 +177,9 @@ def convergence_message(result, what="Objective"):
     ) > 1 else ""
     if status == "max_iter":
         return (
-            f"{what} did not converge{where}: the duality gap {gap:.3e} is above "
-            f"the tolerance {tol:.3e} after max_iter={int(result.n_iters.ravel()[i])} "
-            "iterations. Increase max_iter, or loosen tol."
+            f"{what} did not converge. You might want to increase the number of "
+            f"iterations{where}: the duality gap {gap:.3e} is above the tolerance "
+            f"{tol:.3e} after max_iter={int(result.n_iters.ravel()[i])} iterations."
         )
     if status == "stalled":
         return (
@@ -213,14 +224,25 @@ def alpha_grid(design, targets, l1_ratio, eps, n_alphas, positive):
 
 
 def check_alphas(alphas):
-    """Explicit alphas as a decreasing float64 array; finite and non-negative."""
-    alphas = np.asarray(alphas, dtype=np.float64).ravel()
-    if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-        raise ValueError(
-            f"alphas must be a non-empty list of finite non-negative values; got "
-            f"{alphas!r}."
-        )
-    return np.sort(alphas)[::-1]
+    """Explicit alphas as a decreasing float64 array: each a finite number >= 0.
+
+    Errors name the offending entry, as scikit-learn's do.
+    """
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=object)).ravel()
+    if alphas.size == 0:
+        raise ValueError("alphas must hold at least one value.")
+    for i, alpha in enumerate(alphas):
+        check_scalar(alpha, f"alphas[{i}]", target_type=Real, min_val=0.0)
+        if not np.isfinite(alpha):
+            raise ValueError(f"alphas[{i}] == {alpha}, must be finite.")
+    return np.sort(alphas.astype(np.float64))[::-1]
+
+
+AUTOMATIC_GRID_NEEDS_L1 = (
+    "Automatic alpha grid generation is not supported for l1_ratio=0. Please "
+    "supply a grid by providing your estimator with the appropriate `alphas=` "
+    "argument."
+)
 
 
 def regularized_gd_path(
@@ -350,10 +372,7 @@ def regularized_gd_path(
         if n < 1:
             raise ValueError(f"alphas must be a positive integer; got {alphas!r}.")
         if l1_ratio == 0.0:
-            raise ValueError(
-                "An automatic alpha grid needs an L1 part (l1_ratio > 0): give "
-                "alphas with penalty='l2' or l1_ratio=0."
-            )
+            raise ValueError(AUTOMATIC_GRID_NEEDS_L1)
         alphas = alpha_grid(design, targets, l1_ratio, eps, n, positive)
     else:
         alphas = check_alphas(alphas)

@@ -82,9 +82,10 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Coefficients, of the input's floating dtype.
+        Coefficients, of the input's floating dtype; 1-D for one target
+        (also for ``y`` of shape ``(n_samples, 1)``, as in ElasticNet).
     intercept_ : float or ndarray of shape (n_targets,)
-        Intercept (0 when ``fit_intercept=False``).
+        Intercept (0 when ``fit_intercept=False``); an array for 2-D ``y``.
     n_iter_ : int or ndarray of shape (n_targets,)
         Iterations run (see ``max_iter``).
     dual_gap_ : float or ndarray of shape (n_targets,)
@@ -212,9 +213,12 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     f"iterations, duality gap {result.gaps[k, 0]:.3e} "
                     f"({result.statuses[k]})"
                 )
-        if np.ndim(y) == 1:
+        if Y.shape[1] == 1:
+            # One target: 1-D coef_ even for a column y, as ElasticNet does.
             self.coef_ = coef[0].astype(X.dtype)
-            self.intercept_ = float(intercept[0])
+            self.intercept_ = (
+                float(intercept[0]) if np.ndim(y) == 1 else intercept.astype(X.dtype)
+            )
             self.n_iter_ = int(result.n_iters[0, 0])
             self.dual_gap_ = float(result.gaps[0, 0])
         else:

@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -20,6 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from .._datafits.cross_entropy import CrossEntropyHeads
+from .._design import power_of_two
 from .._penalties import enet_prox
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
@@ -40,6 +42,10 @@ _NEWTON_CG_ITER = 100
 # Problems with at most this many unknowns are polished down to
 # tol * _POLISH_FACTOR after L-BFGS.
 _POLISH_MAX_SIZE = 5000
+# alpha (relative to the largest squared entry of X) is at least this.
+_ALPHA_FLOOR = 1e-12
+# Magnitudes of X outside this range are rescaled by a power of two.
+_SAFE_RANGE = (1e-100, 1e100)
 _POLISH_FACTOR = 1e-6
 
 
@@ -428,6 +434,20 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         for t, task_classes in enumerate(classes):
             groups.setdefault(tuple(task_classes.tolist()), []).append(t)
         alpha1, alpha2 = self._penalty_strengths()
+        # Data near the limits of floating point: with X = x_scale X' (a power
+        # of two) and U = U' / sqrt(x_scale), V = V' / sqrt(x_scale), the
+        # problem in the primed variables has alpha2 / x_scale and
+        # alpha1 / sqrt(x_scale).
+        top = abs(X).max() if sp.issparse(X) else (np.abs(X).max() if X.size else 0.0)
+        x_scale = 1.0
+        if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
+            x_scale = power_of_two(top)
+            X = X * (1.0 / x_scale)
+        root_scale = np.sqrt(x_scale)
+        alpha1, alpha2 = alpha1 / root_scale, alpha2 / x_scale
+        # Below rounding of the data's scale the penalty no longer fixes the
+        # scale of the factors (U V is unchanged by U c, V / c): floor it.
+        alpha2 = max(alpha2, _ALPHA_FLOOR * (top / x_scale) ** 2)
         objective = CrossEntropyHeads(
             X,
             (rows.astype(np.int64), tasks.astype(np.int64),
@@ -440,7 +460,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             self.intercept_shrinkage,
         )
         rng = check_random_state(self.random_state)
-        x0 = self._initial_point(objective, classes, rng)
+        x0 = self._initial_point(objective, classes, rng, root_scale)
         if self.solver == "fista":
             x, n_iter, measure, status = self._solve_fista(objective, x0, alpha1)
             name = "largest absolute entry of the proximal gradient mapping"
@@ -450,7 +470,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         warn_not_converged(self, status, measure, self.tol, n_iter, name)
 
         U, V, b = objective.unpack(x)
-        b = b.copy()
+        U, V, b = U / root_scale, V / root_scale, b.copy()
         for t in range(len(classes)):
             # A softmax head's intercepts are defined up to a constant (its
             # loss ignores a common shift, and the pooling is at its best
@@ -606,9 +626,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
     # ------------------------------------------------------- initialisation
 
-    def _initial_point(self, objective, classes, rng):
+    def _initial_point(self, objective, classes, rng, root_scale):
         if self.warm_start and hasattr(self, "components_"):
-            return self._warm_start_point(objective, classes, rng)
+            return self._warm_start_point(objective, classes, rng, root_scale)
         X = objective.X
         n_features, k = objective.n_features, objective.n_components
         n_columns = objective.n_columns
@@ -647,6 +667,8 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             np.add.at(weight_at, (objective.rows, objective.tasks), objective.weights)
             curvature = 0.25 * np.sum(weight_at[:, task_of_column] * XD**2)
             step = np.sum(s**2) / curvature if curvature > 0 else 1.0
+            if not np.isfinite(step):
+                step = 1.0
             root = np.sqrt(step * s)
             U[:, :r] = P * root
             V[:r] = -root[:, None] * Qt
@@ -660,9 +682,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             ) / np.sqrt(n_columns)
         return objective.pack(U, V, b)
 
-    def _warm_start_point(self, objective, classes, rng):
-        U = self.components_.T.astype(np.float64)
-        V = self._heads.astype(np.float64)
+    def _warm_start_point(self, objective, classes, rng, root_scale):
+        U = self.components_.T.astype(np.float64) * root_scale
+        V = self._heads.astype(np.float64) * root_scale
         same = (
             U.shape == (objective.n_features, objective.n_components)
             and V.shape == (objective.n_components, objective.n_columns)

@@ -39,6 +39,8 @@ _STATISTICS_MAX_ENTRIES = 1 << 22
 _CG_MAX_ITER = 25
 _CG_RTOL = 1e-2
 _PROX_MAX_ITER = 30
+# alpha (relative to the largest feature's mean square) is at least this.
+_ALPHA_FLOOR = 1e-12
 # Magnitudes of y outside this range are rescaled by a power of two.
 _SAFE_RANGE = (1e-100, 1e100)
 
@@ -423,8 +425,11 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         )
         x_scale = design.x_scale
         unit = np.sqrt(y_scale / x_scale)
-        alpha1 = alpha1 * unit / y_scale**2
+        alpha1 = alpha1 * unit / y_scale / y_scale
         alpha2 = alpha2 / (x_scale * y_scale)
+        # Below rounding of the data's scale the penalty no longer fixes the
+        # scale of the factors (U V is unchanged by U c, V / c): floor it.
+        alpha2 = max(alpha2, _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples)
 
         kind = _choose_form(
             bool(observed.all()), alpha1, n_samples, n_features, n_tasks,

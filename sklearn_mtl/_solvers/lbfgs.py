@@ -91,6 +91,17 @@ def lbfgs(
         out[mask] = factor_pseudo_gradient(grad[mask], x[mask], l1)
         return out
 
+    # Overflow shows up as non-finite values, which end the run with a
+    # status; numpy need not warn about it on the way.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _lbfgs(
+            x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
+            fallback, first_step, preconditioner, verbose, measure_name,
+        )
+
+
+def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
+           fallback, first_step, preconditioner, verbose, measure_name):
     x = np.array(x0, dtype=np.float64)
     value, grad, extra = evaluate(x)
     objective = total(x, value)

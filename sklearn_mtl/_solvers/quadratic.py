@@ -1,11 +1,17 @@
 """Elastic nets without an L1 part: ridge and least squares are quadratic.
 
-Ridge (``l2_reg > 0``) is solved by conjugate gradient on the normal
-equations ``(A.T A + l2_reg I) w = A.T y``, preconditioned by the diagonal,
-and stops on the duality gap of :func:`~sklearn_mtl._penalties.enet_duality_gap`
-(a bound on the suboptimality). CG keeps ``rho = A.T y - (A.T A + l2_reg) w``,
-from which ``A.T r``, ``||r||^2`` and ``r.y`` follow without a pass over the
-data; a gap below the tolerance is confirmed on the exact residual.
+Ridge (``l2_reg > 0``) is solved by preconditioned conjugate gradient on the
+normal equations ``(A.T A + l2_reg I) w = A.T y`` and stops on the duality
+gap of :func:`~sklearn_mtl._penalties.enet_duality_gap` (a bound on the
+suboptimality). When the smaller side of the data is at most
+``_DIRECT_MAX``, the preconditioner is the exact inverse, from a Cholesky
+factorisation of ``A.T A + l2_reg I`` (or of ``A A.T + l2_reg I`` with more
+features than samples, through the Woodbury identity): the first step is the
+direct solution, and further steps refine it on the exact operator, so that
+rounding in the factorisation costs no accuracy. Otherwise the preconditioner
+is the diagonal. CG keeps ``rho = A.T y - (A.T A + l2_reg) w``, from which
+``A.T r``, ``||r||^2`` and ``r.y`` follow without a pass over the data; a gap
+below the tolerance is confirmed on the exact residual.
 
 Least squares (no penalty) has no bounded dual. Dense data is solved
 directly, by the singular value decomposition of the design (LAPACK's
@@ -20,19 +26,20 @@ import scipy.linalg
 import scipy.optimize
 import scipy.sparse.linalg
 
-from .._design import design_matvec, design_rmatvec
+from .._design import design_gram, design_kernel, design_matvec, design_rmatvec
 from .._penalties import enet_duality_gap
 from .cg import conjugate_gradient
 
 # CG iterations without a new best gap before rounding is declared the limit.
 _STALL_ITERATIONS = 25
+# Factorise the Gram (or kernel) matrix when its side is at most this.
+_DIRECT_MAX = 2000
 
 
 def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
     """Ridge from ``w``; returns ``(w, gap, n_iter, status)`` (gap n-scaled)."""
     b = design_rmatvec(design, y)
     y_norm2 = float(y @ y)
-    diagonal = design.sq_norms + l2_reg
     best = [np.inf, 0]
 
     def matvec(v):
@@ -62,16 +69,55 @@ def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
         return gap_of(w, design_rmatvec(design, r), float(r @ r), float(r @ y))
 
     w, n_iter, status = conjugate_gradient(
-        matvec, b, w, max_iter, stop, precond=lambda v: v / diagonal
+        matvec, b, w, max_iter, stop, precond=_preconditioner(design, l2_reg)
     )
     return w, exact_gap(w), n_iter, status
+
+
+def _preconditioner(design, l2_reg):
+    """``v -> M^{-1} v`` for ``M`` the ridge operator (factorised) or its diagonal."""
+    n, p = design.n_samples, design.n_features
+    if min(n, p) > _DIRECT_MAX:
+        diagonal = design.sq_norms + l2_reg
+        return lambda v: v / diagonal
+    if p <= n:
+        factor = _factor(design_gram(design), l2_reg)
+        return lambda v: _solve(factor, v)
+    factor = _factor(design_kernel(design), l2_reg)
+
+    def woodbury(v):
+        # (A^T A + l I)^{-1} = (I - A^T (A A^T + l I)^{-1} A) / l
+        inner = _solve(factor, design_matvec(design, v))
+        return (v - design_rmatvec(design, inner)) / l2_reg
+
+    return woodbury
+
+
+def _factor(M, l2_reg):
+    """A factorisation of ``M + l2_reg I``: Cholesky, or the eigendecomposition
+    (eigenvalues floored at rounding) when rounding makes it indefinite."""
+    M = M + l2_reg * np.eye(M.shape[0])
+    try:
+        return ("cholesky", scipy.linalg.cho_factor(M, check_finite=False))
+    except (np.linalg.LinAlgError, ValueError):
+        lam, Q = np.linalg.eigh((M + M.T) / 2)
+        floor = max(lam.max(initial=0.0), 0.0) * M.shape[0] * np.finfo(np.float64).eps
+        return ("eigh", (np.maximum(lam, max(floor, l2_reg)), Q))
+
+
+def _solve(factor, v):
+    kind, data = factor
+    if kind == "cholesky":
+        return scipy.linalg.cho_solve(data, v, check_finite=False)
+    lam, Q = data
+    return Q @ ((Q.T @ v) / lam)
 
 
 def least_squares(design, y, positive, max_iter, tol):
     """Unpenalised least squares; returns ``(w, measure, n_iter, status)``.
 
-    ``measure`` is 0 for the direct solvers and LSQR's normal-equation
-    residual otherwise.
+    ``measure`` is 0 for the direct solvers and LSQR's relative residual
+    (of the system or of the normal equations, the smaller) otherwise.
     """
     if design.csc is None:
         A = np.asarray(design.X, dtype=np.float64)
@@ -103,7 +149,13 @@ def least_squares(design, y, positive, max_iter, tol):
         operator, y, atol=rtol, btol=rtol, iter_lim=max_iter
     )
     w, istop, n_iter = result[0], result[1], result[2]
-    arnorm, anorm, rnorm = result[7], result[5], result[3]
-    measure = arnorm / (anorm * rnorm) if anorm * rnorm > 0 else 0.0
+    rnorm, anorm, arnorm, xnorm = result[3], result[5], result[7], result[8]
+    # LSQR's two tests: a consistent system (the residual itself is small) or
+    # a least-squares solution (the normal-equation residual is small); the
+    # measure is whichever is smaller, relative to its scale.
+    tiny = np.finfo(np.float64).tiny
+    consistent = rnorm / max(anorm * xnorm + np.sqrt(y @ y), tiny)
+    normal = arnorm / max(anorm * rnorm, tiny)
+    measure = min(consistent, normal)
     status = "max_iter" if istop == 7 else "converged"
     return w, float(measure), int(n_iter), status

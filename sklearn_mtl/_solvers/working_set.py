@@ -45,16 +45,19 @@ _INNER_RATIO = 0.3
 _ANDERSON_K = 5
 
 
-def enet_working_set(design, y, w, l1_reg, l2_reg, positive, max_iter, tol):
+def enet_working_set(design, y, w, l1_reg, l2_reg, positive, max_iter, tol,
+                     first_grad=None):
     """Solve from ``w`` (updated in place) on a dense or sparse design.
 
-    ``y`` is the centred, weighted target (float64). Returns ``(gap,
-    n_epochs, status)`` with the n-scaled gap.
+    ``y`` is the centred, weighted target (float64); ``first_grad``, when
+    given, is ``A.T @ y`` (it saves the first pass when ``w`` is zero).
+    Returns ``(gap, n_epochs, status)`` with the n-scaled gap.
     """
+    first_grad = first_grad if not np.any(w) else None
     if design.csc is None:
-        state = _DenseResidual(design, y, w)
+        state = _DenseResidual(design, y, w, first_grad)
     else:
-        state = _SparseResidual(design, y, w)
+        state = _SparseResidual(design, y, w, first_grad)
     return _outer_loop(
         state, w, design.sq_norms, float(np.sqrt(y @ y)), l1_reg, l2_reg,
         positive, max_iter, tol,
@@ -86,6 +89,10 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     grow = False
     exact = False
     last_finite = w.copy()
+    # A warm start's support, then each round's: when it stays the same, the
+    # exact solve on it is tried once (it often ends the run at once).
+    previous = np.flatnonzero(w)
+    tried = None
     while True:
         grad, r_norm2, r_dot_y = state.gradient(w, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
@@ -95,19 +102,32 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         last_finite[:] = w
         if gap <= tol:
             if exact or not state.drifts:
-                gap = _polish_support(state, w, gap, l1_reg, l2_reg, positive)
+                # Near the optimum the gaps are rounding noise: the exact
+                # solve is kept whenever its gap is within the tolerance too.
+                gap = _polish_support(
+                    state, w, gap, l1_reg, l2_reg, positive, accept=max(gap, tol)
+                )
                 return gap, n_epochs, "converged"
             exact = True  # confirm on the residual recomputed from w
             continue
         exact = False
         if n_epochs >= max_iter:
             return gap, n_epochs, "max_iter"
+        support = np.flatnonzero(w)
+        if (
+            support.size
+            and np.array_equal(support, previous)
+            and not (tried is not None and np.array_equal(support, tried))
+        ):
+            tried = support
+            if _polish_support(state, w, gap, l1_reg, l2_reg, positive) < gap:
+                continue  # the gradient is recomputed at the new point
+        previous = support
         scores = _scores(w, grad, sq_norms, l1_reg, l2_reg, positive)
         n_candidates = int(np.count_nonzero(scores > -np.inf))
         if n_candidates == 0:
             return gap, n_epochs, "stalled"
-        support = int(np.count_nonzero(w))
-        new_size = max(min_size, 2 * support, 2 * ws_size if grow else 0, ws_size)
+        new_size = max(min_size, 2 * support.size, 2 * ws_size if grow else 0, ws_size)
         ws_size = min(new_size, n_features)
         ws = _top(scores, ws_size)
         violation = _largest_violation(w[ws], grad[ws], l1_reg, l2_reg, positive)
@@ -126,7 +146,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         grow = epochs <= 1
 
 
-def _polish_support(state, w, gap, l1_reg, l2_reg, positive):
+def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
     """Solve exactly on the support found, when that costs a few passes.
 
     With the support ``S`` and the signs right, the optimum solves
@@ -166,7 +186,7 @@ def _polish_support(state, w, gap, l1_reg, l2_reg, positive):
     w[support[keep]] = solution
     grad, r_norm2, r_dot_y = state.gradient(w, True)
     new_gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
-    if new_gap < gap:
+    if new_gap < gap or (accept is not None and new_gap <= accept):
         return new_gap
     w[support] = before
     state.gradient(w, True)
@@ -285,12 +305,12 @@ class _DenseResidual:
 
     drifts = True
 
-    def __init__(self, design, y, w):
+    def __init__(self, design, y, w, first_grad):
         self.design = design
         self.y = y
         self.r = self._exact(w)
         self.state_size = y.shape[0]
-        self.first_grad = design.first_grad if not np.any(w) else None
+        self.first_grad = first_grad
 
     def _exact(self, w):
         if not np.any(w):
@@ -342,22 +362,19 @@ class _SparseResidual:
 
     drifts = False
 
-    def __init__(self, design, y, w):
+    def __init__(self, design, y, w, first_grad):
         self.design = design
         self.y = y
         self.state_size = y.shape[0] + 2
         self.state = np.zeros(self.state_size)  # [r_s, c, t]
         self.nrs = float(design.row_scale @ design.row_scale)
-        self.first_grad = design.first_grad if not np.any(w) else None
+        self.first_grad = first_grad
 
     def gradient(self, w, exact):
         d = self.design
         n = self.y.shape[0]
-        support = np.flatnonzero(w)
-        r_s = self.y - np.asarray(
-            d.csc[:, support] @ w[support].astype(d.csc.dtype), dtype=np.float64
-        )
-        c = float(d.offset[support] @ w[support])
+        r_s = self.y - np.asarray(d.csc @ w, dtype=np.float64)
+        c = float(d.offset @ w)
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
         r = r_s + c * d.row_scale
