@@ -29,6 +29,9 @@ from .._solvers.working_set import enet_working_set, enet_working_set_gram
 # magnitude; stopping exactly at the test would leave fits less accurate than
 # sklearn's at the same tol.
 GAP_SAFETY = 1e-3
+# Along a path on sparse data with more samples than features, the Gram
+# matrix serves every alpha when it has at most this many columns.
+_SPARSE_GRAM_MAX = 2000
 # Relative duality gaps below this many machine epsilons are rounding noise.
 _ROUNDING_FLOOR = 10
 # Penalty strengths are clipped here: beyond it the solution is zero anyway.
@@ -92,8 +95,8 @@ def enet_path_on_design(
         gram is None
         and l1_ratio > 0
         and n_alphas > 1
-        and design.csc is None
         and n_samples > n_features
+        and (design.csc is None or n_features <= _SPARSE_GRAM_MAX)
     ):
         gram = design_gram(design)
     x_scale = design.x_scale

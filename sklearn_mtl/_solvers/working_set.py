@@ -389,13 +389,24 @@ class _SparseResidual:
         return _affordable(d.n_samples, d.n_features, d.csc.nnz, size)
 
     def support_system(self, support):
-        # From sparse products: the columns are never made dense.
         d = self.design
-        X_S = d.csc[:, support]
+        csc = d.csc
         off = d.offset[support]
         rs = d.row_scale
+        if self.y.shape[0] * support.size <= csc.nnz:
+            # The support's columns scattered into a block no larger than the
+            # data's non-zeros: cheap for small problems.
+            X_S = np.zeros((self.y.shape[0], support.size))
+            for a, j in enumerate(support):
+                entries = slice(csc.indptr[j], csc.indptr[j + 1])
+                X_S[csc.indices[entries], a] = csc.data[entries]
+            gram = X_S.T @ X_S
+        else:
+            # Sparse products: the columns are never made dense.
+            X_S = csc[:, support]
+            gram = dense_of(X_S.T @ X_S)
         xs = np.asarray(X_S.T @ rs, dtype=np.float64)
-        G = dense_of(X_S.T @ X_S) - np.outer(xs, off) - np.outer(off, xs)
+        G = gram - np.outer(xs, off) - np.outer(off, xs)
         G += float(rs @ rs) * np.outer(off, off)
         b = np.asarray(X_S.T @ self.y, dtype=np.float64) - off * float(rs @ self.y)
         return G, b
