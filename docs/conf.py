@@ -5,6 +5,7 @@ Build with ``make -C docs html`` (warnings are errors). Needs the ``docs`` extra
 inventories are fetched and the gallery uses generated data only.
 """
 
+import importlib.util
 import os
 import re
 import sys
@@ -82,13 +83,32 @@ numpydoc_validation_exclude = {
     r"\.__init__$",
 }
 
-# MathJax is loaded from its CDN by the reader's browser (the default).
+# MathJax is served from the built site itself, not from a CDN, so the math
+# renders offline and behind proxies. The sphinx-mathjax-offline package (in
+# the ``docs`` extra) ships the MathJax 3 distribution; it is used here only
+# as data, not as a Sphinx extension (which would not declare itself
+# parallel-safe, a warning and so an error under ``-j``). Its static/ folder
+# goes into html_static_path (below), giving _static/mathjax/. The SVG output
+# carries its glyphs inside the script, so no web-font files need loading,
+# which some browsers refuse from file:// pages.
+_MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+_mathjax_spec = importlib.util.find_spec(_MATHJAX_PACKAGE)
+if _mathjax_spec is None or not _mathjax_spec.submodule_search_locations:
+    raise ImportError(
+        f"{_MATHJAX_PACKAGE} is missing; install the docs extra: "
+        'pip install -e ".[docs]"'
+    )
+MATHJAX_STATIC_DIR = Path(_mathjax_spec.submodule_search_locations[0]) / "static"
+mathjax_path = "mathjax/tex-svg.js"
+if not (MATHJAX_STATIC_DIR / mathjax_path).is_file():
+    raise FileNotFoundError(f"no {mathjax_path} in {MATHJAX_STATIC_DIR}")
 
 # -- HTML output -------------------------------------------------------------
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_mtl {release}"
-html_static_path = ["_static"]
+# MATHJAX_STATIC_DIR holds mathjax/: copied to _build/html/_static/mathjax/.
+html_static_path = ["_static", str(MATHJAX_STATIC_DIR)]
 html_css_files = ["custom.css"]
 html_show_sourcelink = False
 html_theme_options = {
@@ -117,6 +137,9 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("sklearn_mtl",),
     "download_all_examples": False,
+    # The execution-times page loads its tables' scripts from CDNs; the docs
+    # must read offline.
+    "write_computation_times": False,
     "remove_config_comments": True,
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,

@@ -1,6 +1,7 @@
 """Checks that keep the documentation in step with the code (no doc build here)."""
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -69,3 +70,50 @@ def test_gallery_example_has_a_title(path):
 
 def test_gallery_header_exists():
     assert (EXAMPLES / "GALLERY_HEADER.rst").exists()
+
+
+# -- Math renders offline --------------------------------------------------------
+#
+# MathJax must come from the built site (_static/mathjax/, shipped by the
+# sphinx-mathjax-offline package of the docs extra), never from a CDN: users
+# read the docs offline and behind proxies. conf.py is read as source here,
+# since the test environment has neither Sphinx nor the MathJax package.
+
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+
+
+def _conf_assignments():
+    """Top-level ``name = value`` assignments of docs/conf.py, as AST nodes."""
+    tree = ast.parse((DOCS / "conf.py").read_text())
+    assigned = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned[target.id] = node.value
+    return assigned
+
+
+def test_mathjax_is_served_from_the_built_site():
+    conf = _conf_assignments()
+    extensions = ast.literal_eval(conf["extensions"])
+    assert "sphinx.ext.mathjax" in extensions
+    # A relative path is resolved against _static/; a URL would be a CDN.
+    mathjax_path = ast.literal_eval(conf["mathjax_path"])
+    assert not re.match(r"^(\w+:)?//", mathjax_path), mathjax_path
+    assert mathjax_path.startswith("mathjax/") and mathjax_path.endswith(".js")
+    # The package's static/ folder (holding mathjax/) is copied into _static/.
+    assert ast.literal_eval(conf["_MATHJAX_PACKAGE"]) == MATHJAX_PACKAGE
+    static = ast.unparse(conf["html_static_path"])
+    assert "MATHJAX_STATIC_DIR" in static, static
+    # No other MathJax setting may point at the network either.
+    for name, value in conf.items():
+        if name.startswith("mathjax"):
+            assert "://" not in ast.unparse(value), f"{name} loads from the network"
+
+
+def test_docs_extra_installs_mathjax():
+    text = (ROOT / "pyproject.toml").read_text()
+    docs_extra = re.search(r"^docs = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert docs_extra, "no docs extra in pyproject.toml"
+    assert re.search(rf'"{MATHJAX_PACKAGE}\b', docs_extra.group(1))
