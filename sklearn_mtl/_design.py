@@ -293,8 +293,9 @@ def _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout):
     sq_norms = np.maximum(sumsq - n_samples * mean**2, 0.0)
     first_grad = xty - mean * y0.sum() if not weighted else None
     if weighted or not np.all(implicit):
+        # A copy of our own (indices included: eliminate_zeros works in
+        # place), never the user's matrix.
         csc = csc.copy() if csc is X else csc
-        csc.indices, csc.indptr = indices, indptr
     if not np.all(implicit):
         # Columns with a large mean are almost dense: store them centred.
         explicit = np.flatnonzero(~implicit)

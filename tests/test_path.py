@@ -133,9 +133,10 @@ def test_cv_lasso_threads_and_explicit_grid():
 # duality-gap tolerance resolves (coefficients converge as sqrt(gap)).
 @parametrize_with_checks(
     [
+        RegularizedGDRegressorCV(),  # the defaults, as users get them
         RegularizedGDRegressorCV(
             alphas=5, eps=0.05, cv=3, l1_ratio=[0.5, 1.0], tol=1e-12, max_iter=100_000
-        )
+        ),
     ]
 )
 def test_cv_sklearn_compatible(estimator, check):

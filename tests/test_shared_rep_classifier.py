@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_mtl import MultiTaskSharedRepClassifier
 from sklearn_mtl._datafits.cross_entropy import CrossEntropyHeads
+from sklearn_mtl._design import make_design
 from sklearn_mtl._kernels._cross_entropy import heads_loss_grad
 from sklearn_mtl.datasets import make_low_rank_classification_tasks
 
@@ -35,7 +36,7 @@ def _one_blas_thread():
 CHECKED = MultiTaskSharedRepClassifier(tol=1e-10, max_iter=300, random_state=0)
 
 
-@parametrize_with_checks([CHECKED])
+@parametrize_with_checks([MultiTaskSharedRepClassifier(), CHECKED])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -242,14 +243,17 @@ def test_objective_gradient_matches_finite_differences(fit_intercept, sparse, sh
     Xd = sp.csr_matrix(X) if sparse else X
     # Tasks 0 and 2 are binary, 1 and 3 three-class: two pooling groups.
     groups = [np.array([0, 2]), np.array([1, 3])]
+    # The datafit reads X centred around its weighted means.
+    design = make_design(Xd, np.ones(30), np.ones(30), fit_intercept)
     objective = CrossEntropyHeads(
-        Xd, _observations(Y, weights), offsets, 3, 0.3, fit_intercept, groups,
+        design, _observations(Y, weights), offsets, 3, 0.3, fit_intercept, groups,
         shrinkage,
     )
     x = rng.standard_normal(objective.size) * 0.5
     value, grad = objective.value_and_grad(x)
     U, V, b = objective.unpack(x)
-    ref, _ = _numpy_cross_entropy(X @ U @ V + b, Y, sw, offsets)
+    Xc = X - X.mean(axis=0) if fit_intercept else X
+    ref, _ = _numpy_cross_entropy(Xc @ U @ V + b, Y, sw, offsets)
     pooled = 0.0
     if fit_intercept:
         for group in groups:
@@ -591,11 +595,15 @@ def test_tight_tol_is_reached():
     offsets = _offsets_of(Y)
     weights = np.full(Y.shape, 1.0 / X.shape[0])
     groups = [np.array([0, 2]), np.array([1, 3])]
+    design = make_design(X, np.ones(len(X)), np.ones(len(X)), True)
     objective = CrossEntropyHeads(
-        X, _observations(Y, weights), offsets, clf.components_.shape[0], 0.01,
+        design, _observations(Y, weights), offsets, clf.components_.shape[0], 0.01,
         True, groups, 0.01,
     )
-    x = objective.pack(clf.components_.T, clf._heads, clf._intercepts)
+    # The datafit's intercepts are those of centred X.
+    U, V = clf.components_.T, clf._heads
+    b = clf._intercepts + X.mean(axis=0) @ U @ V
+    x = objective.pack(U, V, b)
     assert np.max(np.abs(objective.value_and_grad(x)[1])) < 1e-9
 
 

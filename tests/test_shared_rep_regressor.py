@@ -119,7 +119,7 @@ def test_reference_is_optimal(missing):
 # --------------------------------------------------------------------------
 
 
-@parametrize_with_checks([MultiTaskSharedRepRegressor(max_iter=200)])
+@parametrize_with_checks([MultiTaskSharedRepRegressor()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

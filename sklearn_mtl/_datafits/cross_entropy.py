@@ -13,11 +13,13 @@ toward their common centre ``bbar_g`` (partial pooling): a task with little
 data borrows its base rate from the others, one that saw a single class gets
 a finite intercept, and a single task is left unchanged.
 The scores are computed for the observed labels only
-(:mod:`sklearn_mtl._kernels._cross_entropy`); ``U`` enters through ``Z = X U``.
+(:mod:`sklearn_mtl._kernels._cross_entropy`); ``U`` enters through ``Z = A U``
+with ``A`` the centred design, so the intercepts are those of centred data
+(which a shift of ``X`` leaves unchanged, and the pooling compares).
 """
 
 import numpy as np
-from sklearn.utils.extmath import safe_sparse_dot
+from .._design import design_matvec, design_rmatvec
 
 from .._kernels._cross_entropy import heads_hessp, heads_loss_grad
 
@@ -27,7 +29,10 @@ class CrossEntropyHeads:
 
     Parameters
     ----------
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    design : LinearDesign
+        ``X`` centred (explicitly or implicitly) around its weighted means, so
+        that a shift of ``X`` changes the intercepts only
+        (:mod:`sklearn_mtl._design`; rows not weighted).
     observations : tuple of arrays
         ``(rows, tasks, labels, weights)`` of the observed labels, by row.
     offsets : ndarray of shape (n_tasks + 1,)
@@ -43,12 +48,13 @@ class CrossEntropyHeads:
         ``lambda`` above.
     """
 
-    def __init__(self, X, observations, offsets, n_components, alpha2,
+    def __init__(self, design, observations, offsets, n_components, alpha2,
                  fit_intercept, groups, shrinkage):
-        self.X = X
+        self.design = design
         self.rows, self.tasks, self.labels, self.weights = observations
         self.offsets = offsets
-        self.n_features = X.shape[1]
+        self.n_features = design.n_features
+        self.n_samples = design.n_samples
         self.n_components = n_components
         self.n_columns = int(offsets[-1])
         self.alpha2 = alpha2
@@ -88,8 +94,7 @@ class CrossEntropyHeads:
         return U, V, b
 
     def _represent(self, U):
-        U = U.astype(self.X.dtype, copy=False)
-        return np.asarray(safe_sparse_dot(self.X, U, dense_output=True), dtype=np.float64)
+        return design_matvec(self.design, U)
 
     def _shrink(self, b):
         """Value and gradient of the intercept shrinkage at ``b``."""
@@ -115,7 +120,7 @@ class CrossEntropyHeads:
         )
         grad = np.empty(self.size)
         grad[: self.n_U] = (
-            np.asarray(safe_sparse_dot(self.X.T, dZ), dtype=np.float64) + self.alpha2 * U
+            design_rmatvec(self.design, dZ) + self.alpha2 * U
         ).ravel()
         grad[self.n_U : self.n_U + self.n_V] = (dV + self.alpha2 * V).ravel()
         factors = x[: self.n_U + self.n_V]
@@ -141,7 +146,7 @@ class CrossEntropyHeads:
         )
         out = np.empty(self.size)
         out[: self.n_U] = (
-            np.asarray(safe_sparse_dot(self.X.T, oZ), dtype=np.float64) + self.alpha2 * dU
+            design_rmatvec(self.design, oZ) + self.alpha2 * dU
         ).ravel()
         out[self.n_U : self.n_U + self.n_V] = (oV + self.alpha2 * dV).ravel()
         if self.fit_intercept:
@@ -153,7 +158,7 @@ class CrossEntropyHeads:
     def loss_gradient_at(self, b):
         """Gradient of the cross-entropy in ``W = U V`` at ``W = 0`` with
         intercepts ``b``: ``X.T @ G``, ``G`` the ``(n, C)`` score gradients."""
-        n, C = self.X.shape[0], self.n_columns
+        n, C = self.n_samples, self.n_columns
         # With Z = 0 and V = I every score is its intercept, and dZ collects
         # the score gradients G.
         G = np.zeros((n, C))
@@ -161,4 +166,4 @@ class CrossEntropyHeads:
             np.zeros((n, C)), np.eye(C), b, self.rows, self.tasks, self.labels,
             self.weights, self.offsets, G, np.zeros((C, C)), np.zeros(C),
         )
-        return np.asarray(safe_sparse_dot(self.X.T, G), dtype=np.float64), G
+        return design_rmatvec(self.design, G), G

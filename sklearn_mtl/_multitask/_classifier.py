@@ -3,7 +3,6 @@
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -21,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from .._datafits.cross_entropy import CrossEntropyHeads
-from .._design import power_of_two
+from .._design import design_matvec, make_design
 from .._penalties import enet_prox
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
@@ -42,10 +41,8 @@ _NEWTON_CG_ITER = 100
 # Problems with at most this many unknowns are polished down to
 # tol * _POLISH_FACTOR after L-BFGS.
 _POLISH_MAX_SIZE = 5000
-# alpha (relative to the largest squared entry of X) is at least this.
+# alpha (relative to the largest feature's mean square) is at least this.
 _ALPHA_FLOOR = 1e-12
-# Magnitudes of X outside this range are rescaled by a power of two.
-_SAFE_RANGE = (1e-100, 1e100)
 _POLISH_FACTOR = 1e-6
 
 
@@ -434,22 +431,22 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         for t, task_classes in enumerate(classes):
             groups.setdefault(tuple(task_classes.tolist()), []).append(t)
         alpha1, alpha2 = self._penalty_strengths()
-        # Data near the limits of floating point: with X = x_scale X' (a power
-        # of two) and U = U' / sqrt(x_scale), V = V' / sqrt(x_scale), the
-        # problem in the primed variables has alpha2 / x_scale and
-        # alpha1 / sqrt(x_scale).
-        top = abs(X).max() if sp.issparse(X) else (np.abs(X).max() if X.size else 0.0)
-        x_scale = 1.0
-        if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
-            x_scale = power_of_two(top)
-            X = X * (1.0 / x_scale)
+        # X centred around its weighted means (a shift of X then changes the
+        # intercepts only) and, near the limits of floating point, divided by
+        # a power of two: with X = x_scale X', U = U' / sqrt(x_scale) and
+        # V = V' / sqrt(x_scale), the problem in the primed variables has
+        # alpha2 / x_scale and alpha1 / sqrt(x_scale).
+        design = make_design(
+            X, sample_weight, np.ones(n_samples), self.fit_intercept, any_layout=True
+        )
+        x_scale = design.x_scale
         root_scale = np.sqrt(x_scale)
         alpha1, alpha2 = alpha1 / root_scale, alpha2 / x_scale
         # Below rounding of the data's scale the penalty no longer fixes the
         # scale of the factors (U V is unchanged by U c, V / c): floor it.
-        alpha2 = max(alpha2, _ALPHA_FLOOR * (top / x_scale) ** 2)
+        alpha2 = max(alpha2, _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples)
         objective = CrossEntropyHeads(
-            X,
+            design,
             (rows.astype(np.int64), tasks.astype(np.int64),
              Y_enc[rows, tasks].astype(np.int64), weights),
             offsets,
@@ -460,7 +457,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             self.intercept_shrinkage,
         )
         rng = check_random_state(self.random_state)
-        x0 = self._initial_point(objective, classes, rng, root_scale)
+        x0 = self._initial_point(objective, classes, rng, root_scale, design.x_mean)
         if self.solver == "fista":
             x, n_iter, measure, status = self._solve_fista(objective, x0, alpha1)
             name = "largest absolute entry of the proximal gradient mapping"
@@ -470,7 +467,8 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         warn_not_converged(self, status, measure, self.tol, n_iter, name)
 
         U, V, b = objective.unpack(x)
-        U, V, b = U / root_scale, V / root_scale, b.copy()
+        U, V = U / root_scale, V / root_scale
+        b = b - design.x_mean @ (U @ V)  # intercepts for X, not centred X
         for t in range(len(classes)):
             # A softmax head's intercepts are defined up to a constant (its
             # loss ignores a common shift, and the pooling is at its best
@@ -626,10 +624,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
     # ------------------------------------------------------- initialisation
 
-    def _initial_point(self, objective, classes, rng, root_scale):
+    def _initial_point(self, objective, classes, rng, root_scale, x_mean):
         if self.warm_start and hasattr(self, "components_"):
-            return self._warm_start_point(objective, classes, rng, root_scale)
-        X = objective.X
+            return self._warm_start_point(objective, classes, rng, root_scale, x_mean)
         n_features, k = objective.n_features, objective.n_components
         n_columns = objective.n_columns
         offsets = objective.offsets
@@ -661,9 +658,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             # Curvature of the loss along D = -P diag(s) Qt, bounded by 1/4 of
             # the label-weighted squared norm of X D; the step minimises the
             # model.
-            XD = np.asarray(safe_sparse_dot(X, P), dtype=np.float64) @ (s[:, None] * Qt)
+            XD = design_matvec(objective.design, P) @ (s[:, None] * Qt)
             task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
-            weight_at = np.zeros((X.shape[0], len(classes)))
+            weight_at = np.zeros((objective.n_samples, len(classes)))
             np.add.at(weight_at, (objective.rows, objective.tasks), objective.weights)
             curvature = 0.25 * np.sum(weight_at[:, task_of_column] * XD**2)
             step = np.sum(s**2) / curvature if curvature > 0 else 1.0
@@ -682,7 +679,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             ) / np.sqrt(n_columns)
         return objective.pack(U, V, b)
 
-    def _warm_start_point(self, objective, classes, rng, root_scale):
+    def _warm_start_point(self, objective, classes, rng, root_scale, x_mean):
         U = self.components_.T.astype(np.float64) * root_scale
         V = self._heads.astype(np.float64) * root_scale
         same = (
@@ -712,7 +709,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             V[dead] = _SEED_SCALE * scale * rng.standard_normal(
                 (dead.sum(), V.shape[1])
             ) / np.sqrt(V.shape[1])
-        return objective.pack(U, V, self._intercepts.astype(np.float64))
+        # The stored intercepts are for X; the solver's for centred X.
+        b = self._intercepts.astype(np.float64) + x_mean @ (U @ V) / (root_scale**2)
+        return objective.pack(U, V, b)
 
     # ---------------------------------------------------------------- solvers
 

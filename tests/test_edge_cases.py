@@ -1,0 +1,273 @@
+"""Inputs that once hung, returned silently wrong models or raised raw errors.
+
+Each test is one case found by trying the estimators from outside (see issue
+#9); the references are sklearn's solvers or exact least squares.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
+
+from sklearn_mtl import (
+    MultiTaskSharedRepClassifier,
+    MultiTaskSharedRepRegressor,
+    RegularizedGDRegressor,
+)
+from sklearn_mtl._penalties import enet_objective
+
+
+def _no_convergence_warning(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return fit()
+
+
+def test_float32_ridge_with_tiny_alpha_ends_at_the_optimum():
+    # Case 1: backtracking doubled its step bound to inf and never ended.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 20)).astype(np.float32)
+    y = (X @ rng.standard_normal(20) + 0.1 * rng.standard_normal(50)).astype(np.float32)
+    est = _no_convergence_warning(
+        lambda: RegularizedGDRegressor("l2", alpha=1e-8).fit(X, y)
+    )
+    assert est.coef_.dtype == np.float32
+    ref = Ridge(alpha=1e-8 * 50, solver="svd").fit(X.astype(float), y.astype(float))
+    ours = enet_objective(X, y, est.coef_, est.intercept_, 1e-8, 0.0)
+    theirs = enet_objective(X, y, ref.coef_, ref.intercept_, 1e-8, 0.0)
+    assert ours <= theirs * (1 + 1e-6)
+
+
+def test_wide_ridge_at_tight_tol_ends_at_the_optimum():
+    # Case 2: the same hang with more features than samples at tol=1e-8.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((20, 500))
+    y = X @ rng.standard_normal(500) + rng.standard_normal(20)
+    est = _no_convergence_warning(
+        lambda: RegularizedGDRegressor("l2", alpha=1e-3, tol=1e-8).fit(X, y)
+    )
+    ref = Ridge(alpha=1e-3 * 20, solver="svd").fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "frame", "csr", "csc"])
+def test_columns_with_huge_means_fit_like_centred_ones(layout):
+    # Case 3: a DataFrame (Fortran-ordered) with means 1e9 times the spread
+    # gave all-zero coefficients and R^2 = 0: implicit centring cancelled.
+    rng = np.random.default_rng(2)
+    Z = rng.standard_normal((200, 5))
+    y = Z @ rng.standard_normal(5) + 0.1 * rng.standard_normal(200)
+    X = Z + 1e9
+    X = {
+        "C": np.ascontiguousarray(X),
+        "F": np.asfortranarray(X),
+        "frame": pd.DataFrame(X),
+        "csr": sp.csr_matrix(X),
+        "csc": sp.csc_matrix(X),
+    }[layout]
+    before = X.copy()
+    shifted = RegularizedGDRegressor("l1", alpha=0.01).fit(X, y)
+    centred = RegularizedGDRegressor("l1", alpha=0.01).fit(Z, y)
+    # The user's data is left as it was (sparse structure included).
+    if sp.issparse(X):
+        assert (X != before).nnz == 0 and X.nnz == before.nnz
+    else:
+        assert np.array_equal(np.asarray(X), np.asarray(before))
+    np.testing.assert_allclose(shifted.coef_, centred.coef_, rtol=1e-6, atol=1e-7)
+    assert shifted.score(X, y) == pytest.approx(centred.score(Z, y), rel=1e-9)
+    # ... and it is sklearn's optimum on the same data.
+    ref = ElasticNet(alpha=0.01, l1_ratio=1.0, tol=1e-12, max_iter=100_000).fit(
+        Z + 1e9, y
+    )
+    ours = enet_objective(Z + 1e9, y, shifted.coef_, shifted.intercept_, 0.01, 1.0)
+    theirs = enet_objective(Z + 1e9, y, ref.coef_, ref.intercept_, 0.01, 1.0)
+    assert ours <= theirs * (1 + 1e-6)
+
+
+def test_multitask_regressor_ignores_a_shift_of_x():
+    # Case 4: a constant added to X changed the fit, zeroed it or raised a raw
+    # LinAlgError.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((80, 6))
+    Y = X @ rng.standard_normal((6, 2)) @ rng.standard_normal((2, 5))
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    Y[rng.random(Y.shape) < 0.2] = np.nan
+    params = dict(l1_ratio=0.3, alpha=0.05, tol=1e-10, max_iter=5000, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = MultiTaskSharedRepRegressor(**params).fit(X, Y)
+        b = MultiTaskSharedRepRegressor(**params).fit(X + 1e8, Y)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.predict(X + 1e8), a.predict(X), rtol=1e-6, atol=1e-6)
+
+
+def test_multitask_classifier_ignores_a_shift_of_x():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((120, 5))
+    scores = X @ rng.standard_normal((5, 3))
+    Y = (scores + 0.5 * rng.standard_normal(scores.shape) > 0).astype(float)
+    a = MultiTaskSharedRepClassifier(random_state=0).fit(X, Y)
+    b = MultiTaskSharedRepClassifier(random_state=0).fit(X + 1e6, Y)
+    for coef_a, coef_b in zip(a.coef_, b.coef_):
+        np.testing.assert_allclose(coef_b, coef_a, rtol=1e-5, atol=1e-6)
+    for p_a, p_b in zip(a.predict_proba(X), b.predict_proba(X + 1e6)):
+        np.testing.assert_allclose(p_b, p_a, atol=1e-6)
+
+
+def test_no_penalty_on_correlated_columns_is_least_squares():
+    # Case 5: the stopping rule understated the suboptimality by the squared
+    # condition number; the objective ended far above the optimum, silently.
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((100, 30)) + 3 * rng.standard_normal((100, 1))
+    y = X @ rng.standard_normal(30) + rng.standard_normal(100)
+    est = _no_convergence_warning(lambda: RegularizedGDRegressor(None).fit(X, y))
+    ref = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-10)
+    assert est.intercept_ == pytest.approx(ref.intercept_, rel=1e-9)
+
+
+def test_wide_elastic_net_reaches_sklearn_and_more_iterations_help():
+    # Case 6: on p >= n the solver gave up after 8 rounds, and a larger
+    # max_iter changed nothing although the warning advised it.
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((100, 400))
+    y = X[:, :10] @ rng.standard_normal(10) + 0.5 * rng.standard_normal(100)
+    alpha_max = np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / (100 * 0.2)
+    alpha = alpha_max / 30
+    ref = ElasticNet(alpha=alpha, l1_ratio=0.2, tol=1e-14, max_iter=10**6).fit(X, y)
+    best = enet_objective(X, y, ref.coef_, ref.intercept_, alpha, 0.2)
+
+    def relative_gap(max_iter):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            est = RegularizedGDRegressor(
+                "elasticnet", alpha=alpha, l1_ratio=0.2, max_iter=max_iter
+            ).fit(X, y)
+        value = enet_objective(X, y, est.coef_, est.intercept_, alpha, 0.2)
+        return value / best - 1, caught
+
+    short, caught = relative_gap(5)
+    assert short > 1e-7
+    assert "increase the number of iterations" in str(caught[0].message)
+    full, caught = relative_gap(10_000)
+    assert full < 1e-7 and not caught
+
+
+@pytest.mark.parametrize("penalty", ["l1", "l2", "elasticnet", None])
+def test_warm_start_then_positive_gives_no_negative_coefficient(penalty):
+    # Case 7.
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((60, 10))
+    y = X @ rng.standard_normal(10)
+    est = RegularizedGDRegressor(penalty, alpha=0.01, warm_start=True).fit(X, y)
+    assert est.coef_.min() < 0
+    est.set_params(positive=True).fit(X, y)
+    assert est.coef_.min() >= 0
+    ref = ElasticNet(
+        alpha=0.01 if penalty else 1e-12,
+        l1_ratio={"l1": 1.0, "l2": 0.0, "elasticnet": 0.5, None: 1.0}[penalty],
+        positive=True,
+        tol=1e-12,
+        max_iter=100_000,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "l2", "elasticnet", None])
+def test_x_near_the_largest_float_fits_like_scaled_x(penalty):
+    # Case 8: NaN intercepts and predictions, or a hang.
+    rng = np.random.default_rng(8)
+    U = rng.uniform(size=(10, 2))
+    y = rng.standard_normal(10)
+    scale = 2.0**1023
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way either
+        est = RegularizedGDRegressor(penalty, alpha=1e-300).fit(scale * U, y)
+    ref = LinearRegression().fit(U, y)  # alpha is negligible at this scale
+    np.testing.assert_allclose(est.coef_ * scale, ref.coef_, rtol=1e-8)
+    assert est.intercept_ == pytest.approx(ref.intercept_, rel=1e-8)
+    assert np.all(np.isfinite(est.predict(scale * U)))
+
+
+@pytest.mark.parametrize("weight", [1e307, 1e-310, 1e-320])
+@pytest.mark.parametrize("penalty", ["l1", "l2", None])
+def test_extreme_uniform_sample_weights_change_nothing(weight, penalty):
+    # Case 9: weights whose sum overflows, or subnormal ones.
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((30, 4))
+    y = X @ rng.standard_normal(4)
+    plain = RegularizedGDRegressor(penalty, alpha=0.01).fit(X, y)
+    weighted = RegularizedGDRegressor(penalty, alpha=0.01).fit(
+        X, y, sample_weight=np.full(30, weight)
+    )
+    np.testing.assert_allclose(weighted.coef_, plain.coef_, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [({0: np.inf}, "finite non-negative"), ({0: np.nan}, "finite non-negative")],
+)
+def test_non_finite_class_weight_is_a_clear_error(class_weight, match):
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=match):
+        MultiTaskSharedRepClassifier(class_weight=class_weight).fit(X, y)
+
+
+def test_balanced_class_weight_with_a_zero_weight_class():
+    # The class whose rows all weigh zero has no label left: one class with
+    # weight remains, which a single task cannot fit.
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    sw = (y == 1).astype(float)
+    with pytest.raises(ValueError, match="only one class"):
+        MultiTaskSharedRepClassifier(class_weight="balanced").fit(X, y, sample_weight=sw)
+    # With another class carrying weight it fits, finite.
+    sw[np.flatnonzero(y == 0)[:3]] = 1.0
+    clf = MultiTaskSharedRepClassifier(class_weight="balanced").fit(X, y, sample_weight=sw)
+    assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
+
+
+def test_n_components_check_is_shared_and_early():
+    # Case 10: the same ValueError as the regressor, before any allocation.
+    X = np.random.default_rng(12).standard_normal((20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    for est, y_fit in [
+        (MultiTaskSharedRepClassifier(n_components=10**8), y),
+        (MultiTaskSharedRepRegressor(n_components=10**8), X[:, :2]),
+    ]:
+        with pytest.raises(ValueError, match=r"n_components=100000000 must be between 1"):
+            est.fit(X, y_fit)
+
+
+def test_duality_gap_attribute_matches_its_formula():
+    # sklearn's test_lasso_dual_gap, on a fit stopped early so that the gap
+    # is far from rounding noise.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((10, 30))
+    y = X[:, :3] @ np.array([1.0, -2.0, 3.0]) + 0.1 * rng.standard_normal(10)
+    alpha = 0.01 * np.max(np.abs(X.T @ y)) / 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = RegularizedGDRegressor("l1", alpha=alpha, fit_intercept=False, max_iter=2)
+        est.fit(X, y)
+    w = est.coef_
+    R = y - X @ w
+    primal = 0.5 * np.mean(R**2) + alpha * np.abs(w).sum()
+    R /= max(np.max(np.abs(X.T @ R) / (10 * alpha)), 1.0)
+    dual = 0.5 * (np.mean(y**2) - np.mean((y - R) ** 2))
+    assert est.dual_gap_ > 1e-6
+    assert est.dual_gap_ == pytest.approx(primal - dual, rel=1e-9)
+    # Converged, it matches Lasso's optimum.
+    est.set_params(max_iter=1000, tol=1e-10).fit(X, y)
+    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=10**6).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
