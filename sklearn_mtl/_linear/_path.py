@@ -24,11 +24,11 @@ from .._penalties import penalty_strengths
 from .._solvers.quadratic import least_squares, ridge_conjugate_gradient
 from .._solvers.working_set import enet_working_set, enet_working_set_gram
 
-# The duality gap must fall below tol * ||y_c||^2 (sklearn's scaling) times
+# The solvers aim at a duality gap of tol * ||y_c||^2 (sklearn's scaling) times
 # this factor. Coordinate descent overshoots its gap test by orders of
 # magnitude; stopping exactly at the test would leave fits less accurate than
 # sklearn's at the same tol.
-GAP_SAFETY = 1e-3
+GAP_SAFETY = 1e-6
 # Along a path on sparse data with more samples than features, the Gram
 # matrix serves every alpha when it has at most this many columns.
 _SPARSE_GRAM_MAX = 2000
