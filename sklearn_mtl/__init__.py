@@ -15,6 +15,7 @@ _PUBLIC_MODULES = {
     "RegularizedGDRegressorCV": "._linear._cv",
     "regularized_gd_path": "._linear._path",
     "MultiTaskSharedRepRegressor": "._multitask._regressor",
+    "MultiTaskSharedRepRegressorCV": "._multitask._cv",
     "MultiTaskSharedRepClassifier": "._multitask._classifier",
 }
 

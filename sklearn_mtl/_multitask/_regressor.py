@@ -1,6 +1,8 @@
 """Multi-task linear regression through a shared low-rank representation."""
 
+import copy
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
@@ -45,9 +47,9 @@ _ALPHA_FLOOR = 1e-12
 _SAFE_RANGE = (1e-100, 1e100)
 
 
-def _choose_form(fully_observed, alpha1, n, p, n_tasks, n_observed, k):
+def _choose_form(fully_observed, has_l1, n, p, n_tasks, n_observed, k):
     """``"eigen"``, ``"statistics"`` or ``"rows"``: the cheapest exact form."""
-    if fully_observed and alpha1 == 0 and min(n, p) <= _EIGEN_MAX_DIM:
+    if fully_observed and not has_l1 and min(n, p) <= _EIGEN_MAX_DIM:
         return "eigen"
     T_x = 1 if fully_observed else n_tasks
     rows_in_statistics = n if fully_observed else n_observed
@@ -151,6 +153,115 @@ def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2,
         tol=0.0,
     )
     return U_new
+
+
+class Problem:
+    """A multi-task least-squares problem ready for any alpha and ``k``.
+
+    Holds the loss in its cheapest form (built once: the statistics or the
+    eigendecomposition serve every alpha of a path), the scalings by powers
+    of two (``X = x_scale X'``, ``Y = y_scale Y'``, ``U = unit U'``,
+    ``V = unit V'`` with ``unit = sqrt(y_scale / x_scale)``) and the means
+    that give the intercepts.
+    """
+
+    def __init__(self, form, to_basis, from_basis, task_weight, x_scale, y_scale,
+                 x_mean, y_mean, alpha_floor):
+        self.form = form
+        self.to_basis = to_basis
+        self.from_basis = from_basis
+        self.task_weight = task_weight
+        self.x_scale = x_scale
+        self.y_scale = y_scale
+        self.unit = np.sqrt(y_scale / x_scale)
+        self.x_mean = x_mean  # (T or 1, p), user units
+        self.y_mean = y_mean  # (T,), user units
+        self.alpha_floor = alpha_floor
+        self.gradient_at_zero = form.gradient_at_zero()
+
+    def penalties(self, alpha, l1_ratio):
+        """``(alpha1, alpha2)`` in the internal units."""
+        alpha1 = alpha * l1_ratio * self.unit / self.y_scale / self.y_scale
+        alpha2 = alpha * (1.0 - l1_ratio) / (self.x_scale * self.y_scale)
+        # Below rounding of the data's scale the penalty no longer fixes the
+        # scale of the factors (U V is unchanged by U c, V / c): floor it.
+        return alpha1, max(alpha2, self.alpha_floor)
+
+    def alpha_max(self, l1_ratio):
+        """The smallest alpha with an all-zero solution (user units)."""
+        top = np.linalg.norm(self.gradient_at_zero, 2)
+        return top * self.x_scale * self.y_scale / max(1.0 - l1_ratio, 1e-12)
+
+    def to_internal(self, U):
+        U = U / self.unit
+        return self.to_basis(U) if self.to_basis is not None else U
+
+    def user_model(self, U, V):
+        """``U``, ``V``, ``coef`` ``(T, p)`` and intercepts in user units."""
+        if self.from_basis is not None:
+            U = self.from_basis(U)
+        U, V = self.unit * U, self.unit * V
+        coef = (U @ V).T
+        intercept = self.y_mean - np.einsum(
+            "tj,tj->t", np.broadcast_to(self.x_mean, coef.shape), coef
+        )
+        return U, V, coef, intercept
+
+
+def prepare_problem(X, Y, sw, task_weight, fit_intercept, has_l1, ks, single_task):
+    """Validate the targets and build the :class:`Problem` (``ks``: the values
+    of ``k`` it will be solved for, which set the cost of the forms)."""
+    n_samples, n_features = X.shape
+    n_tasks = Y.shape[1]
+    observed = ~np.isnan(Y)
+    observed_weight = sw @ observed
+    _check_observed(observed_weight, single_task)
+    c = task_weights(task_weight, observed_weight)
+    # Exact rescalings by powers of two keep extreme magnitudes in range.
+    top = np.nanmax(np.abs(Y)) if Y.size else 0.0
+    y_scale = 1.0
+    if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
+        y_scale = power_of_two(top)
+        Y = Y / y_scale
+    design = make_design(X, sw, np.ones(n_samples), fit_intercept, any_layout=True)
+    kind = _choose_form(
+        bool(observed.all()), has_l1, n_samples, n_features, n_tasks,
+        int(np.count_nonzero(observed)), max(ks),
+    )
+    to_basis = from_basis = None
+    if kind == "eigen":
+        y_mean = sw @ Y / n_samples if fit_intercept else np.zeros(n_tasks)
+        form, to_basis, from_basis = eigen_form(design, Y, sw, c, 1.0, y_mean)
+        delta = np.zeros((1, n_features))
+    elif kind == "statistics":
+        form, delta, y_mean = statistics_form(design, Y, sw, c, 1.0, fit_intercept)
+    else:
+        form, delta, y_mean = row_form(design, Y, sw, c, 1.0, fit_intercept)
+    floor = _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples
+    return Problem(
+        form, to_basis, from_basis, c, design.x_scale, y_scale,
+        design.x_mean + design.x_scale * delta, y_mean * y_scale, floor,
+    )
+
+
+def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verbose):
+    """Fit at one ``alpha`` and ``k`` from ``U_start`` (internal units) or from
+    the ridge initialisation. Returns ``U, V`` (internal), ``n_iter``, the
+    final measure and the solver's status."""
+    alpha1, alpha2 = problem.penalties(alpha, l1_ratio)
+    form = copy.copy(problem.form)
+    form.alpha = alpha2  # the heads' ridge weight
+    g0 = problem.gradient_at_zero
+    n_tasks = g0.shape[1]
+    if np.linalg.norm(g0, 2) <= alpha2:
+        # The loss gradient at W = 0 is inside the penalty's subdifferential.
+        return np.zeros((g0.shape[0], k)), np.zeros((k, n_tasks)), 1, 0.0, "converged"
+    U0 = None if U_start is None else revive_columns(U_start, rng)
+    if U0 is None:
+        U0 = initial_factor(form.initial_direction(), k, rng)
+    return _minimise_factor(
+        form, U0, g0, problem.task_weight, alpha1, alpha2, max_iter, tol, verbose
+    )
 
 
 class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRep):
@@ -404,89 +515,36 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         n_tasks = Y.shape[1]
         k = self._n_components(n_features, n_tasks, "min(n_features, n_tasks)")
         sw = rescaled_sample_weight(sample_weight, X)
-        observed = ~np.isnan(Y)
-        observed_weight = sw @ observed
-        _check_observed(observed_weight, single_task)
-        c = task_weights(self.task_weight, observed_weight)
-        alpha1, alpha2 = self._penalty_strengths()
         rng = check_random_state(self.random_state)
         U_prev = self._previous_factor(n_features, k)
-
-        # Exact rescalings by powers of two keep extreme magnitudes in range:
-        # with X = x_scale X', Y = y_scale Y' and U = unit U', V = unit V',
-        # the problem in the primed variables has rescaled penalties.
-        top = np.nanmax(np.abs(Y)) if Y.size else 0.0
-        y_scale = 1.0
-        if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
-            y_scale = power_of_two(top)
-            Y = Y / y_scale
-        design = make_design(
-            X, sw, np.ones(n_samples), self.fit_intercept, any_layout=True
+        problem = prepare_problem(
+            X, Y, sw, self.task_weight, self.fit_intercept, self.l1_ratio > 0, [k],
+            single_task,
         )
-        x_scale = design.x_scale
-        unit = np.sqrt(y_scale / x_scale)
-        alpha1 = alpha1 * unit / y_scale / y_scale
-        alpha2 = alpha2 / (x_scale * y_scale)
-        # Below rounding of the data's scale the penalty no longer fixes the
-        # scale of the factors (U V is unchanged by U c, V / c): floor it.
-        alpha2 = max(alpha2, _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples)
-
-        kind = _choose_form(
-            bool(observed.all()), alpha1, n_samples, n_features, n_tasks,
-            int(np.count_nonzero(observed)), k,
+        U, V, n_iter, measure, status = solve_problem(
+            problem, self.alpha, self.l1_ratio, k,
+            None if U_prev is None else problem.to_internal(U_prev), rng,
+            self.max_iter, self.tol, self.verbose,
         )
-        to_basis = from_basis = None
-        if kind == "eigen":
-            y_mean = sw @ Y / n_samples if self.fit_intercept else np.zeros(n_tasks)
-            form, to_basis, from_basis = eigen_form(design, Y, sw, c, alpha2, y_mean)
-            delta = np.zeros((1, n_features))
-        elif kind == "statistics":
-            form, delta, y_mean = statistics_form(
-                design, Y, sw, c, alpha2, self.fit_intercept
-            )
-        else:
-            form, delta, y_mean = row_form(design, Y, sw, c, alpha2, self.fit_intercept)
-
-        g0 = form.gradient_at_zero()
-        if np.linalg.norm(g0, 2) <= alpha2:
-            # The loss gradient at W = 0 is inside the penalty's subdifferential.
-            U = np.zeros((n_features, k))
-            V = np.zeros((k, n_tasks))
-            n_iter, measure, status = 1, 0.0, "converged"
-        else:
-            U0 = None
-            if U_prev is not None:
-                U_start = U_prev / unit
-                U0 = revive_columns(to_basis(U_start) if to_basis else U_start, rng)
-            if U0 is None:
-                U0 = initial_factor(form.initial_direction(), k, rng)
-            U, V, n_iter, measure, status = _minimise_factor(
-                form, U0, g0, c, alpha1, alpha2, self.max_iter, self.tol,
-                self.verbose,
-            )
-            if from_basis is not None:
-                U = from_basis(U)
         warn_not_converged(
             self, status, measure, self.tol, n_iter, "relative stationarity"
         )
+        self._set_fitted(problem, U, V, n_iter, single_task, X.dtype)
+        return self
 
-        coef = (U @ V).T * (unit * unit)
-        x_mean = design.x_mean + x_scale * delta
-        intercept = y_mean * y_scale - np.einsum(
-            "tj,tj->t", np.broadcast_to(x_mean, coef.shape), coef
-        )
-        dtype = X.dtype
+    def _set_fitted(self, problem, U, V, n_iter, single_task, dtype):
+        """Store the attributes of the model ``U V`` (internal units)."""
+        U, V, coef, intercept = problem.user_model(U, V)
         self.n_iter_ = int(n_iter)
-        self.components_ = np.ascontiguousarray((unit * U).T, dtype=dtype)
+        self.components_ = np.ascontiguousarray(U.T, dtype=dtype)
         if single_task:
             self.coef_ = coef[0].astype(dtype)
             self.intercept_ = float(intercept[0])
-            self.heads_ = (unit * V[:, 0]).astype(dtype)
+            self.heads_ = V[:, 0].astype(dtype)
         else:
             self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
             self.intercept_ = intercept.astype(dtype)
-            self.heads_ = np.ascontiguousarray((unit * V).T, dtype=dtype)
-        return self
+            self.heads_ = np.ascontiguousarray(V.T, dtype=dtype)
 
     def predict(self, X):
         """Predict every task for every sample.
@@ -532,28 +590,44 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         score : float
             Mean R^2 over tasks.
         """
-        y_pred = self.predict(X)
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+            reset=False,
+        )
         y = check_array(
             as_float_targets(y), ensure_2d=False, dtype=np.float64,
             ensure_all_finite="allow-nan",
         )
-        check_consistent_length(y_pred, y)
+        check_consistent_length(X, y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, y_pred)
+            sample_weight = _check_sample_weight(sample_weight, X)
         if not np.isnan(y).any():
-            return float(r2_score(y, y_pred, sample_weight=sample_weight))
+            return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+        # Each task's R^2 on its observed entries, all tasks at once (as
+        # r2_score: 1 when a constant task is predicted exactly, else 0), from
+        # the predictions of the observed entries only.
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        Y_pred = y_pred.reshape(Y.shape)
-        scores = []
-        for t in range(Y.shape[1]):
-            observed = ~np.isnan(Y[:, t])
-            if observed.sum() < 2:
-                continue
-            sw = None if sample_weight is None else sample_weight[observed]
-            scores.append(
-                r2_score(Y[observed, t], Y_pred[observed, t], sample_weight=sw)
-            )
-        return float(np.mean(scores)) if scores else float("nan")
+        n_tasks = Y.shape[1]
+        rows, tasks = np.nonzero(~np.isnan(Y))
+        coef = np.asarray(self.coef_, dtype=np.float64).reshape(n_tasks, -1)
+        intercept = np.broadcast_to(np.asarray(self.intercept_, dtype=np.float64), (n_tasks,))
+        if sp.issparse(X):
+            predicted = np.asarray(X @ coef.T)[rows, tasks]
+        else:
+            predicted = np.einsum("ij,ij->i", X[rows], coef[tasks])
+        predicted = predicted + intercept[tasks]
+        observed = Y[rows, tasks]
+        w = np.ones(rows.size) if sample_weight is None else sample_weight[rows]
+        total = np.bincount(tasks, weights=w, minlength=n_tasks)
+        mean = np.bincount(tasks, weights=w * observed, minlength=n_tasks)
+        mean /= np.where(total > 0, total, 1.0)
+        residual = np.bincount(tasks, weights=w * (observed - predicted) ** 2, minlength=n_tasks)
+        spread = np.bincount(tasks, weights=w * (observed - mean[tasks]) ** 2, minlength=n_tasks)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(spread > 0, 1.0 - residual / spread, np.where(residual == 0, 1.0, 0.0))
+        scores = r2[np.bincount(tasks, minlength=n_tasks) >= 2]
+        return float(scores.mean()) if scores.size else float("nan")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
