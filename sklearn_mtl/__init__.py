@@ -17,6 +17,7 @@ _PUBLIC_MODULES = {
     "MultiTaskSharedRepRegressor": "._multitask._regressor",
     "MultiTaskSharedRepRegressorCV": "._multitask._cv",
     "MultiTaskSharedRepClassifier": "._multitask._classifier",
+    "MultiTaskSharedRepClassifierCV": "._multitask._cv",
 }
 
 __all__ = sorted(_PUBLIC_MODULES) + ["__version__"]
@@ -27,10 +28,10 @@ def __getattr__(name):
         value = getattr(importlib.import_module(_PUBLIC_MODULES[name], __name__), name)
         globals()[name] = value  # later look-ups skip this function
         return value
-    if name == "datasets":
-        return importlib.import_module(".datasets", __name__)
+    if name in ("datasets", "metrics"):
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC_MODULES) | {"datasets"})
+    return sorted(set(globals()) | set(_PUBLIC_MODULES) | {"datasets", "metrics"})

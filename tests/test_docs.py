@@ -1,7 +1,6 @@
 """Checks that keep the documentation in step with the code (no doc build here)."""
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 import sklearn_mtl
 import sklearn_mtl.datasets
+import sklearn_mtl.metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -18,6 +18,7 @@ EXAMPLES = ROOT / "examples"
 def _public_names():
     names = [f"sklearn_mtl.{n}" for n in sklearn_mtl.__all__ if not n.startswith("_")]
     names += [f"sklearn_mtl.datasets.{n}" for n in sklearn_mtl.datasets.__all__]
+    names += [f"sklearn_mtl.metrics.{n}" for n in sklearn_mtl.metrics.__all__]
     return names
 
 

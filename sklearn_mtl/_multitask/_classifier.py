@@ -5,9 +5,8 @@ from numbers import Real
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -123,6 +122,47 @@ def _newton_polish(objective, x, grad, measure, tol, max_steps):
         if measure <= tol:
             break
     return x, grad, measure, steps
+
+
+def _frequency_intercepts(objective, classes):
+    """Intercepts at the weighted log class frequencies of each task (the
+    optimum of a model without features, up to the pooling)."""
+    offsets = objective.offsets
+    b = np.zeros(objective.n_columns)
+    if not objective.fit_intercept:
+        return b
+    for t, task_classes in enumerate(classes):
+        hit = objective.tasks == t
+        freq = np.bincount(
+            objective.labels[hit], weights=objective.weights[hit],
+            minlength=len(task_classes),
+        )
+        log_freq = np.log(freq / freq.sum() + 1e-8)
+        if len(task_classes) == 2:
+            b[offsets[t]] = log_freq[1] - log_freq[0]
+        else:
+            b[offsets[t] : offsets[t + 1]] = log_freq - log_freq.mean()
+    return b
+
+
+def _revive_components(U, V, rng):
+    """Factors with their zero components reseeded small at random.
+
+    A component that vanished at a previous optimum (a larger alpha, say)
+    would stay at the saddle point ``U_j = V_j = 0``.
+    """
+    norms = np.linalg.norm(U, axis=0)
+    dead = norms == 0
+    if dead.any():
+        U, V = U.copy(), V.copy()
+        scale = norms[~dead].min() if (~dead).any() else 1.0
+        U[:, dead] = _SEED_SCALE * scale * rng.standard_normal(
+            (U.shape[0], dead.sum())
+        ) / np.sqrt(U.shape[0])
+        V[dead] = _SEED_SCALE * scale * rng.standard_normal(
+            (dead.sum(), V.shape[1])
+        ) / np.sqrt(V.shape[1])
+    return U, V
 
 
 class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
@@ -412,14 +452,32 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             y = column_or_1d(y, warn=True)
         single_task = y.ndim == 1
         Y = y.reshape(-1, 1) if single_task else y
-        n_samples, n_features = X.shape
+        problem = self._prepare(X, Y, sample_weight, single_task)
+        k = self._n_components(
+            X.shape[1], problem.n_columns, "min(n_features, n_columns)"
+        )
+        rng = check_random_state(self.random_state)
+        objective = self._objective(problem, k, self.alpha)
+        x0 = self._initial_point(objective, problem, rng)
+        x, n_iter, measure, status = self._solve(objective, x0, problem, self.alpha)
+        warn_not_converged(self, status, measure, self.tol, n_iter, self._measure_name())
+        self._store_solution(problem, objective, x, n_iter, single_task, X.dtype)
+        return self
 
+    def _prepare(self, X, Y, sample_weight, single_task):
+        """Labels, weights and the centred design: all but alpha and ``k``.
+
+        X is centred around its weighted means (a shift of X then changes the
+        intercepts only) and, near the limits of floating point, divided by a
+        power of two: with ``X = x_scale X'``, ``U = U' / sqrt(x_scale)`` and
+        ``V = V' / sqrt(x_scale)``, the problem in the primed variables has
+        ``alpha2 / x_scale`` and ``alpha1 / sqrt(x_scale)``.
+        """
+        n_samples = X.shape[0]
         classes, Y_enc, observed = self._encode(Y, single_task)
         n_heads = np.array([1 if len(c) == 2 else len(c) for c in classes])
         offsets = np.zeros(len(classes) + 1, dtype=np.int64)
         np.cumsum(n_heads, out=offsets[1:])
-        n_columns = int(offsets[-1])
-        k = self._n_components(n_features, n_columns, "min(n_features, n_columns)")
         sample_weight = rescaled_sample_weight(sample_weight, X)
         label_weight = self._label_weights(
             Y_enc, observed, classes, sample_weight, single_task
@@ -430,46 +488,73 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         groups = {}
         for t, task_classes in enumerate(classes):
             groups.setdefault(tuple(task_classes.tolist()), []).append(t)
-        alpha1, alpha2 = self._penalty_strengths()
-        # X centred around its weighted means (a shift of X then changes the
-        # intercepts only) and, near the limits of floating point, divided by
-        # a power of two: with X = x_scale X', U = U' / sqrt(x_scale) and
-        # V = V' / sqrt(x_scale), the problem in the primed variables has
-        # alpha2 / x_scale and alpha1 / sqrt(x_scale).
         design = make_design(
             X, sample_weight, np.ones(n_samples), self.fit_intercept, any_layout=True
         )
-        x_scale = design.x_scale
-        root_scale = np.sqrt(x_scale)
-        alpha1, alpha2 = alpha1 / root_scale, alpha2 / x_scale
-        # Below rounding of the data's scale the penalty no longer fixes the
-        # scale of the factors (U V is unchanged by U c, V / c): floor it.
-        alpha2 = max(alpha2, _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples)
-        objective = CrossEntropyHeads(
-            design,
-            (rows.astype(np.int64), tasks.astype(np.int64),
-             Y_enc[rows, tasks].astype(np.int64), weights),
-            offsets,
+        return Bunch(
+            classes=classes,
+            offsets=offsets,
+            n_columns=int(offsets[-1]),
+            design=design,
+            observations=(
+                rows.astype(np.int64),
+                tasks.astype(np.int64),
+                Y_enc[rows, tasks].astype(np.int64),
+                weights,
+            ),
+            groups=[np.array(g) for g in groups.values()],
+            root_scale=np.sqrt(design.x_scale),
+            # Below rounding of the data's scale the penalty no longer fixes
+            # the scale of the factors (U V is unchanged by U c, V / c).
+            alpha_floor=_ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples,
+        )
+
+    def _penalties(self, problem, alpha):
+        """``(alpha1, alpha2)`` in the internal units."""
+        alpha1 = alpha * self.l1_ratio / problem.root_scale
+        alpha2 = alpha * (1.0 - self.l1_ratio) / problem.root_scale**2
+        return alpha1, max(alpha2, problem.alpha_floor)
+
+    def _objective(self, problem, k, alpha):
+        return CrossEntropyHeads(
+            problem.design,
+            problem.observations,
+            problem.offsets,
             k,
-            alpha2,
+            self._penalties(problem, alpha)[1],
             self.fit_intercept,
-            [np.array(g) for g in groups.values()],
+            problem.groups,
             self.intercept_shrinkage,
         )
-        rng = check_random_state(self.random_state)
-        x0 = self._initial_point(objective, classes, rng, root_scale, design.x_mean)
-        if self.solver == "fista":
-            x, n_iter, measure, status = self._solve_fista(objective, x0, alpha1)
-            name = "largest absolute entry of the proximal gradient mapping"
-        else:
-            x, n_iter, measure, status = self._solve_lbfgs(objective, x0, alpha1)
-            name = "largest absolute (pseudo-)gradient entry"
-        warn_not_converged(self, status, measure, self.tol, n_iter, name)
 
+    def _alpha_max(self, problem):
+        """The smallest alpha whose solution has ``W = 0`` (user units): the
+        spectral norm of the loss gradient in ``W`` there, over ``1 - l1_ratio``."""
+        objective = self._objective(problem, 1, 1.0)
+        grad, _ = objective.loss_gradient_at(
+            _frequency_intercepts(objective, problem.classes)
+        )
+        top = np.linalg.norm(grad, 2) if grad.size else 0.0
+        return top * problem.root_scale**2 / max(1.0 - self.l1_ratio, 1e-12)
+
+    def _measure_name(self):
+        if self.solver == "fista":
+            return "largest absolute entry of the proximal gradient mapping"
+        return "largest absolute (pseudo-)gradient entry"
+
+    def _solve(self, objective, x0, problem, alpha):
+        alpha1 = self._penalties(problem, alpha)[0]
+        if self.solver == "fista":
+            return self._solve_fista(objective, x0, alpha1)
+        return self._solve_lbfgs(objective, x0, alpha1)
+
+    def _store_solution(self, problem, objective, x, n_iter, single_task, dtype):
+        """Attributes of the solution ``x`` (internal units)."""
+        offsets = problem.offsets
         U, V, b = objective.unpack(x)
-        U, V = U / root_scale, V / root_scale
-        b = b - design.x_mean @ (U @ V)  # intercepts for X, not centred X
-        for t in range(len(classes)):
+        U, V = U / problem.root_scale, V / problem.root_scale
+        b = b - problem.design.x_mean @ (U @ V)  # intercepts for X, not centred X
+        for t in range(len(problem.classes)):
             # A softmax head's intercepts are defined up to a constant (its
             # loss ignores a common shift, and the pooling is at its best
             # when they sum to zero): fix the one that rounding chose.
@@ -478,9 +563,8 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
                 b[cols] -= b[cols].mean()
         if self.l1_ratio == 0:
             U, V = _balanced_factors(U, V)
-        self._store(U, V, b, classes, offsets, single_task, X.dtype)
+        self._store(U, V, b, problem.classes, offsets, single_task, dtype)
         self.n_iter_ = int(n_iter)
-        return self
 
     @staticmethod
     def _task_name(t, single_task):
@@ -624,27 +708,14 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
     # ------------------------------------------------------- initialisation
 
-    def _initial_point(self, objective, classes, rng, root_scale, x_mean):
-        if self.warm_start and hasattr(self, "components_"):
-            return self._warm_start_point(objective, classes, rng, root_scale, x_mean)
+    def _initial_point(self, objective, problem, rng):
+        classes = problem.classes
+        if getattr(self, "warm_start", False) and hasattr(self, "components_"):
+            return self._warm_start_point(objective, problem, rng)
         n_features, k = objective.n_features, objective.n_components
         n_columns = objective.n_columns
         offsets = objective.offsets
-        b = np.zeros(n_columns)
-        if objective.fit_intercept:
-            # Intercepts at the weighted log class frequencies of each task.
-            for t, task_classes in enumerate(classes):
-                hit = objective.tasks == t
-                freq = np.bincount(
-                    objective.labels[hit],
-                    weights=objective.weights[hit],
-                    minlength=len(task_classes),
-                )
-                log_freq = np.log(freq / freq.sum() + 1e-8)
-                if len(task_classes) == 2:
-                    b[offsets[t]] = log_freq[1] - log_freq[0]
-                else:
-                    b[offsets[t] : offsets[t + 1]] = log_freq - log_freq.mean()
+        b = _frequency_intercepts(objective, classes)
         # The loss gradient in W = U V at W = 0, and its best rank-k step.
         grad, G_rows = objective.loss_gradient_at(b)
         P, s, Qt = np.linalg.svd(grad, full_matrices=False)
@@ -679,7 +750,8 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             ) / np.sqrt(n_columns)
         return objective.pack(U, V, b)
 
-    def _warm_start_point(self, objective, classes, rng, root_scale, x_mean):
+    def _warm_start_point(self, objective, problem, rng):
+        classes, root_scale = problem.classes, problem.root_scale
         U = self.components_.T.astype(np.float64) * root_scale
         V = self._heads.astype(np.float64) * root_scale
         same = (
@@ -697,20 +769,10 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
                 "and n_components as the previous fit; set warm_start=False to "
                 "refit from scratch."
             )
-        # Components that vanished at the previous optimum would stay at the
-        # saddle point U_j = V_j = 0: reseed them with small random values.
-        norms = np.linalg.norm(U, axis=0)
-        dead = norms == 0
-        if dead.any():
-            scale = norms[~dead].min() if (~dead).any() else 1.0
-            U[:, dead] = _SEED_SCALE * scale * rng.standard_normal(
-                (U.shape[0], dead.sum())
-            ) / np.sqrt(U.shape[0])
-            V[dead] = _SEED_SCALE * scale * rng.standard_normal(
-                (dead.sum(), V.shape[1])
-            ) / np.sqrt(V.shape[1])
+        U, V = _revive_components(U, V, rng)
         # The stored intercepts are for X; the solver's for centred X.
-        b = self._intercepts.astype(np.float64) + x_mean @ (U @ V) / (root_scale**2)
+        b = self._intercepts.astype(np.float64)
+        b = b + problem.design.x_mean @ (U @ V) / root_scale**2
         return objective.pack(U, V, b)
 
     # ---------------------------------------------------------------- solvers

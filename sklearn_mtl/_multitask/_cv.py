@@ -29,11 +29,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
+    column_or_1d,
     validate_data,
 )
 
-from .._validation import as_float_targets, check_n_components, rescaled_sample_weight
+from .._validation import (
+    as_float_targets,
+    check_n_components,
+    missing_mask,
+    rescaled_sample_weight,
+)
 from ._base import warn_not_converged
+from ._classifier import MultiTaskSharedRepClassifier, _revive_components
 from ._regressor import MultiTaskSharedRepRegressor, prepare_problem, solve_problem
 
 
@@ -70,7 +77,7 @@ def checked_components(n_components, upper, what):
 class SharedRepCVMixin:
     """Grid, folds, scores and refit; the estimator supplies the path.
 
-    Subclasses implement ``_validate_fit_data(X, y)`` (returning the
+    Subclasses implement ``_stratify(Y, single_task)``, ``_validate_fit_data(X, y)`` (returning the
     validated arrays and whether y holds a single task), ``_upper_rank(X,
     Y)`` (the largest useful ``k`` and what bounds it), ``_prepare(X, Y, sw,
     ks)``, ``_alpha_max(problem)``, ``_fold_models(problem, alphas, ks,
@@ -134,7 +141,7 @@ class SharedRepCVMixin:
             if _routing_enabled()
             else Bunch(splitter=Bunch(split={}))
         )
-        stratify = single_task and self._is_classifier()
+        stratify = self._stratify(Y, single_task)
         cv = check_cv(self.cv, Y.ravel() if single_task else None, classifier=stratify)
         folds = list(cv.split(X, Y.ravel() if stratify else None, **routed.splitter.split))
         scorer = check_scoring(self, scoring=self.scoring)
@@ -329,7 +336,7 @@ class MultiTaskSharedRepRegressorCV(SharedRepCVMixin, MultiTaskSharedRepRegresso
         self.random_state = random_state
         self.verbose = verbose
 
-    def _is_classifier(self):
+    def _stratify(self, Y, single_task):
         return False
 
     def _validate_fit_data(self, X, y):
@@ -369,7 +376,7 @@ class MultiTaskSharedRepRegressorCV(SharedRepCVMixin, MultiTaskSharedRepRegresso
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     U, V, n_iter, _, _ = solve_problem(
                         problem, alpha, self.l1_ratio, k, U, rng, self.max_iter,
-                        self.tol, False,
+                        self.tol, False, fresh_if_better=True,
                     )
                 model = self._fitted_like(X.shape[1])
                 model._set_fitted(problem, U, V, n_iter, single_task, X.dtype)
@@ -382,3 +389,228 @@ class MultiTaskSharedRepRegressorCV(SharedRepCVMixin, MultiTaskSharedRepRegresso
         )
         warn_not_converged(self, status, measure, self.tol, n_iter, "relative stationarity")
         self._set_fitted(problem, U, V, n_iter, single_task, X.dtype)
+
+
+class MultiTaskSharedRepClassifierCV(SharedRepCVMixin, MultiTaskSharedRepClassifier):
+    """:class:`MultiTaskSharedRepClassifier` with ``alpha`` and ``n_components``
+    chosen by cross-validation.
+
+    For each fold, the labels, weights and centred design are prepared once;
+    for each ``n_components`` the fits run down the grid of alphas, each
+    warm-started from the previous one, and are scored on the held-out rows
+    (by default the mean over tasks of each task's accuracy on its observed
+    labels; :func:`sklearn_mtl.metrics.make_task_scorer` gives per-task
+    averages of any metric, e.g. the ROC AUC). The pair with the best mean
+    score is refitted on all the data.
+
+    Parameters
+    ----------
+    alphas : array-like, default=None
+        The alphas to try (positive). None: ``n_alphas`` values from the
+        smallest alpha whose solution has ``W = 0`` (``alpha_max``, the
+        spectral norm of the loss gradient there over ``1 - l1_ratio``) down
+        to ``eps * alpha_max``.
+    n_alphas : int, default=10
+        Number of alphas of the automatic grid.
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+    n_components : int, array-like of int or None, default=None
+        The values of ``k`` to try; None is ``min(n_features, n_columns)``.
+    l1_ratio : float, default=0.0
+        As in :class:`MultiTaskSharedRepClassifier`.
+    fit_intercept : bool, default=True
+        Whether to fit the intercepts.
+    solver : {"auto", "lbfgs", "fista"}, default="auto"
+        As in :class:`MultiTaskSharedRepClassifier`.
+    class_weight : dict, list, "balanced" or None, default=None
+        As in :class:`MultiTaskSharedRepClassifier`.
+    task_weight : {"balanced"} or array-like of shape (n_tasks,), default=None
+        As in :class:`MultiTaskSharedRepClassifier`.
+    intercept_shrinkage : float, default=0.01
+        As in :class:`MultiTaskSharedRepClassifier`.
+    cv : int, cross-validation generator or iterable, default=None
+        As :func:`~sklearn.model_selection.check_cv` (stratified for a single
+        task without missing labels); None is 5-fold.
+    scoring : str or callable, default=None
+        A scikit-learn scorer; None is :meth:`score`.
+    n_jobs : int, default=None
+        Threads over the folds.
+    max_iter : int, default=500
+        Maximum iterations of each fit.
+    tol : float, default=1e-4
+        Tolerance of each fit.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial directions the starting point does not span.
+    verbose : int, default=0
+        Verbosity of the joblib loop.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen alpha.
+    n_components_ : int
+        The chosen number of components.
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid of alphas, decreasing.
+    n_components_grid_ : ndarray of shape (n_k,)
+        The values of ``k`` tried, increasing.
+    score_path_ : ndarray of shape (n_k, n_alphas, n_folds)
+        Held-out score of each candidate on each fold.
+    classes_, coef_, intercept_, components_, n_iter_
+        Of the model refitted on all data, as in
+        :class:`MultiTaskSharedRepClassifier`.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    MultiTaskSharedRepClassifier : The model tuned here.
+    sklearn.linear_model.LogisticRegressionCV : The same search for one task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import KFold
+    >>> from sklearn_mtl import MultiTaskSharedRepClassifierCV
+    >>> from sklearn_mtl.datasets import make_low_rank_classification_tasks
+    >>> X, X_test, Y, Y_test = make_low_rank_classification_tasks(
+    ...     n_samples=60, n_features=20, n_tasks=8, rank=2, random_state=0)
+    >>> clf = MultiTaskSharedRepClassifierCV(
+    ...     n_components=[1, 2], n_alphas=5, cv=KFold(3, shuffle=True, random_state=0),
+    ...     random_state=0).fit(X, Y)
+    >>> clf.score_path_.shape
+    (2, 5, 3)
+    >>> bool(clf.score(X_test, Y_test) > 0.7)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **SharedRepCVMixin._cv_parameter_constraints,
+        "solver": [StrOptions({"auto", "lbfgs", "fista"})],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+        "intercept_shrinkage": [Interval(Real, 0, None, closed="left")],
+    }
+    _estimator_class = MultiTaskSharedRepClassifier
+
+    def __init__(
+        self,
+        *,
+        alphas=None,
+        n_alphas=10,
+        eps=1e-3,
+        n_components=None,
+        l1_ratio=0.0,
+        fit_intercept=True,
+        solver="auto",
+        class_weight=None,
+        task_weight=None,
+        intercept_shrinkage=0.01,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        max_iter=500,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+    ):
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.eps = eps
+        self.n_components = n_components
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.class_weight = class_weight
+        self.task_weight = task_weight
+        self.intercept_shrinkage = intercept_shrinkage
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _stratify(self, Y, single_task):
+        # One task without missing labels: stratified folds, as sklearn's
+        # classifiers get; otherwise plain folds (NaN labels cannot be
+        # stratified, and several tasks have no single label to keep).
+        return single_task and not missing_mask(Y).any()
+
+    def _model_params(self):
+        return dict(
+            l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept,
+            solver=self.solver, class_weight=self.class_weight,
+            task_weight=self.task_weight,
+            intercept_shrinkage=self.intercept_shrinkage, max_iter=self.max_iter,
+            tol=self.tol,
+        )
+
+    def _validate_fit_data(self, X, y):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            validate_separately=(
+                dict(accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]),
+                dict(ensure_2d=False, dtype=None, ensure_all_finite=False),
+            ),
+        )
+        check_consistent_length(X, y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if sp.issparse(X):
+            X = X.tocsr()  # row subsets for the folds
+        single_task = y.ndim == 1
+        return X, (y.reshape(-1, 1) if single_task else y), single_task
+
+    def _upper_rank(self, X, Y):
+        # Columns of the heads: one per binary task, one per class otherwise.
+        n_columns = 0
+        for t in range(Y.shape[1]):
+            labels = Y[~missing_mask(Y[:, t]), t]
+            n_class = len(np.unique(labels.astype(str) if labels.dtype.kind == "O" else labels))
+            n_columns += 1 if n_class <= 2 else n_class
+        return min(X.shape[1], n_columns), "min(n_features, n_columns)"
+
+    def _prepare(self, X, Y, sw, ks, single_task):
+        return MultiTaskSharedRepClassifier._prepare(self, X, Y, sw, single_task)
+
+    def _alpha_max(self, problem):
+        return MultiTaskSharedRepClassifier._alpha_max(self, problem)
+
+    def _fold_models(self, problem, alphas, ks, X, single_task):
+        rng = self._rng()
+        for i, k in enumerate(ks):
+            x = None
+            for j, alpha in enumerate(alphas):
+                objective = self._objective(problem, k, alpha)
+                x0 = self._initial_point(objective, problem, rng)
+                if x is not None:
+                    # The previous alpha's solution, unless the fresh start is
+                    # already better (with fewer components than the path
+                    # needs, the warm start can lead to a worse local optimum).
+                    U, V, b = objective.unpack(x)
+                    U, V = _revive_components(U, V, rng)
+                    warm = objective.pack(U, V, b)
+                    x0 = min(warm, x0, key=lambda z: self._objective_value(objective, z, problem, alpha))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    x, n_iter, _, _ = self._solve(objective, x0, problem, alpha)
+                model = self._fitted_like(X.shape[1])
+                model.set_params(**self._model_params(), alpha=alpha, n_components=k)
+                model._store_solution(problem, objective, x, n_iter, single_task, X.dtype)
+                yield (i, j), model
+
+    def _objective_value(self, objective, x, problem, alpha):
+        alpha1 = self._penalties(problem, alpha)[0]
+        return objective.value_and_grad(x)[0] + alpha1 * np.abs(x[: objective.n_U]).sum()
+
+    def _refit(self, problem, alpha, k, X, single_task):
+        objective = self._objective(problem, k, alpha)
+        x0 = self._initial_point(objective, problem, self._rng())
+        x, n_iter, measure, status = self._solve(objective, x0, problem, alpha)
+        warn_not_converged(self, status, measure, self.tol, n_iter, self._measure_name())
+        self._store_solution(problem, objective, x, n_iter, single_task, X.dtype)

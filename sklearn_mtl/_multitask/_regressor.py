@@ -244,7 +244,13 @@ def prepare_problem(X, Y, sw, task_weight, fit_intercept, has_l1, ks, single_tas
     )
 
 
-def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verbose):
+def _objective_value(form, U, alpha1, alpha2):
+    value, _, V = form.evaluate(U)
+    return value + factor_penalty_value(U, V, alpha1, alpha2)
+
+
+def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verbose,
+                  fresh_if_better=False):
     """Fit at one ``alpha`` and ``k`` from ``U_start`` (internal units) or from
     the ridge initialisation. Returns ``U, V`` (internal), ``n_iter``, the
     final measure and the solver's status."""
@@ -259,6 +265,12 @@ def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verb
     U0 = None if U_start is None else revive_columns(U_start, rng)
     if U0 is None:
         U0 = initial_factor(form.initial_direction(), k, rng)
+    elif fresh_if_better:
+        # With fewer components than the solution's rank the problem is not
+        # convex: a warm start can lead to a worse local optimum than the
+        # ridge start, so start from the better of the two.
+        fresh = initial_factor(form.initial_direction(), k, rng)
+        U0 = min(U0, fresh, key=lambda U: _objective_value(form, U, alpha1, alpha2))
     return _minimise_factor(
         form, U0, g0, problem.task_weight, alpha1, alpha2, max_iter, tol, verbose
     )
