@@ -595,14 +595,18 @@ def test_tight_tol_is_reached():
     offsets = _offsets_of(Y)
     weights = np.full(Y.shape, 1.0 / X.shape[0])
     groups = [np.array([0, 2]), np.array([1, 3])]
-    design = make_design(X, np.ones(len(X)), np.ones(len(X)), True)
+    # X centred on its means under each row's weight in the loss (its number
+    # of observed labels here), where the intercepts are pooled.
+    row_weight = (~np.isnan(Y)).sum(axis=1).astype(float)
+    row_weight *= len(X) / row_weight.sum()
+    design = make_design(X, row_weight, np.ones(len(X)), True)
     objective = CrossEntropyHeads(
         design, _observations(Y, weights), offsets, clf.components_.shape[0], 0.01,
         True, groups, 0.01,
     )
     # The datafit's intercepts are those of centred X.
     U, V = clf.components_.T, clf._heads
-    b = clf._intercepts + X.mean(axis=0) @ U @ V
+    b = clf._intercepts + design.x_mean @ U @ V
     x = objective.pack(U, V, b)
     assert np.max(np.abs(objective.value_and_grad(x)[1])) < 1e-9
 

@@ -25,7 +25,7 @@ from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
 from .._solvers.lbfgs import lbfgs
 from .._validation import missing_mask, rescaled_sample_weight
-from ._base import BaseSharedRep, task_weights, warn_not_converged
+from ._base import BaseSharedRep, revive_columns, task_weights, warn_not_converged
 
 # Components whose singular value is below this fraction of the largest one are
 # numerically zero at the optimum; they are set exactly to zero after fitting.
@@ -143,26 +143,6 @@ def _frequency_intercepts(objective, classes):
         else:
             b[offsets[t] : offsets[t + 1]] = log_freq - log_freq.mean()
     return b
-
-
-def _revive_components(U, V, rng):
-    """Factors with their zero components reseeded small at random.
-
-    A component that vanished at a previous optimum (a larger alpha, say)
-    would stay at the saddle point ``U_j = V_j = 0``.
-    """
-    norms = np.linalg.norm(U, axis=0)
-    dead = norms == 0
-    if dead.any():
-        U, V = U.copy(), V.copy()
-        scale = norms[~dead].min() if (~dead).any() else 1.0
-        U[:, dead] = _SEED_SCALE * scale * rng.standard_normal(
-            (U.shape[0], dead.sum())
-        ) / np.sqrt(U.shape[0])
-        V[dead] = _SEED_SCALE * scale * rng.standard_normal(
-            (dead.sum(), V.shape[1])
-        ) / np.sqrt(V.shape[1])
-    return U, V
 
 
 class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
@@ -338,7 +318,11 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
     ``intercept_shrinkage / (2 T) * sum_t ||b_t - bbar||^2`` over the tasks
     that share a label set, with ``bbar`` their mean intercept (free): a
     prior on the tasks' base rates, partial pooling as in hierarchical
-    models. Its strength is that of an average task's data times
+    models. The pooled ``b_t`` are the intercepts at the mean of ``X``
+    under the weight each row carries in the loss (so a shift of ``X``
+    changes the reported intercepts only, and a ``task_weight`` and the
+    equivalent sample weights give the same model). Its strength is that of
+    an average task's data times
     ``intercept_shrinkage``, so a task with few labels borrows its base rate
     from the others and a task with many keeps its own; a single task is left
     unchanged. ``predict_proba`` then has a column for every label, so
@@ -488,8 +472,14 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         groups = {}
         for t, task_classes in enumerate(classes):
             groups.setdefault(tuple(task_classes.tolist()), []).append(t)
+        # X is centred on the means under the weight each row carries in the
+        # loss: the intercepts' pooling then reads the same problem whether
+        # tasks are weighted by task_weight or by the sample weights of their
+        # rows (a task on its own rows).
+        row_weight = np.bincount(rows, weights=weights, minlength=n_samples)
+        row_weight *= n_samples / row_weight.sum()
         design = make_design(
-            X, sample_weight, np.ones(n_samples), self.fit_intercept, any_layout=True
+            X, row_weight, np.ones(n_samples), self.fit_intercept, any_layout=True
         )
         return Bunch(
             classes=classes,
@@ -711,7 +701,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
     def _initial_point(self, objective, problem, rng):
         classes = problem.classes
         if getattr(self, "warm_start", False) and hasattr(self, "components_"):
-            return self._warm_start_point(objective, problem, rng)
+            x0 = self._warm_start_point(objective, problem, rng)
+            if x0 is not None:
+                return x0
         n_features, k = objective.n_features, objective.n_components
         n_columns = objective.n_columns
         offsets = objective.offsets
@@ -769,11 +761,22 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
                 "and n_components as the previous fit; set warm_start=False to "
                 "refit from scratch."
             )
-        U, V = _revive_components(U, V, rng)
         # The stored intercepts are for X; the solver's for centred X.
         b = self._intercepts.astype(np.float64)
         b = b + problem.design.x_mean @ (U @ V) / root_scale**2
-        return objective.pack(U, V, b)
+        return self.revived_point(objective, U, V, b, rng)
+
+    @staticmethod
+    def revived_point(objective, U, V, b, rng):
+        """The point ``(U, V, b)`` with its dead components reseeded, or None
+        when every component is dead: a model at ``W = 0`` is a saddle of the
+        factors, and a start near it carries nothing (start fresh instead)."""
+        value = objective.value_and_grad(objective.pack(U, V, b))[0]
+        at_zero = objective.value_and_grad(objective.pack(0 * U, 0 * V, b))[0]
+        if not value < at_zero - 1e-12 * abs(at_zero):
+            return None  # the factors do no better than W = 0
+        U = revive_columns(U, rng)
+        return None if U is None else objective.pack(U, V, b)
 
     # ---------------------------------------------------------------- solvers
 

@@ -40,7 +40,7 @@ from .._validation import (
     rescaled_sample_weight,
 )
 from ._base import warn_not_converged
-from ._classifier import MultiTaskSharedRepClassifier, _revive_components
+from ._classifier import MultiTaskSharedRepClassifier
 from ._regressor import MultiTaskSharedRepRegressor, prepare_problem, solve_problem
 
 
@@ -588,14 +588,18 @@ class MultiTaskSharedRepClassifierCV(SharedRepCVMixin, MultiTaskSharedRepClassif
             for j, alpha in enumerate(alphas):
                 objective = self._objective(problem, k, alpha)
                 x0 = self._initial_point(objective, problem, rng)
-                if x is not None:
+                warm = None if x is None else self.revived_point(
+                    objective, *objective.unpack(x), rng
+                )
+                if warm is not None:
                     # The previous alpha's solution, unless the fresh start is
                     # already better (with fewer components than the path
                     # needs, the warm start can lead to a worse local optimum).
-                    U, V, b = objective.unpack(x)
-                    U, V = _revive_components(U, V, rng)
-                    warm = objective.pack(U, V, b)
-                    x0 = min(warm, x0, key=lambda z: self._objective_value(objective, z, problem, alpha))
+                    value = self._objective_value
+                    if value(objective, warm, problem, alpha) <= value(
+                        objective, x0, problem, alpha
+                    ):
+                        x0 = warm
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     x, n_iter, _, _ = self._solve(objective, x0, problem, alpha)

@@ -263,6 +263,12 @@ def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verb
         # The loss gradient at W = 0 is inside the penalty's subdifferential.
         return np.zeros((g0.shape[0], k)), np.zeros((k, n_tasks)), 1, 0.0, "converged"
     U0 = None if U_start is None else revive_columns(U_start, rng)
+    if U0 is not None:
+        # A start that does no better than W = 0 sits near the saddle of the
+        # factors there, which the solver may not leave: start fresh instead.
+        at_zero = _objective_value(form, 0 * U0, alpha1, alpha2)
+        if not _objective_value(form, U0, alpha1, alpha2) < at_zero - 1e-12 * abs(at_zero):
+            U0 = None
     if U0 is None:
         U0 = initial_factor(form.initial_direction(), k, rng)
     elif fresh_if_better:
