@@ -29,6 +29,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_mtl import MultiTaskSharedRepRegressor
 from sklearn_mtl.datasets import make_low_rank_tasks
+
 # sphinx_gallery_thumbnail_number = 2
 
 n_samples, n_features, n_tasks, rank = 150, 40, 30, 3

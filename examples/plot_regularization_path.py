@@ -20,6 +20,7 @@ each step, and how, with the coefficients of the diabetes data set as
 # decay), so none becomes zero.
 import matplotlib.pyplot as plt
 import numpy as np
+
 # sphinx_gallery_thumbnail_number = 2
 
 z = np.linspace(-3, 3, 601)

@@ -24,6 +24,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_mtl import MultiTaskSharedRepRegressor
 from sklearn_mtl.datasets import make_low_rank_tasks
+
 # sphinx_gallery_thumbnail_number = 3
 
 X, X_test, Y, Y_test, true_coef, _ = make_low_rank_tasks(

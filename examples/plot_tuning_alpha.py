@@ -18,6 +18,7 @@ scikit-learn's :class:`~sklearn.linear_model.LassoCV`.
 # ---------------------------
 # 200 samples, 300 standard normal features, of which 15 carry signal.
 import time
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_regression

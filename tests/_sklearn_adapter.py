@@ -51,8 +51,8 @@ estimators.
 """
 
 import numpy as np
-
 from sklearn.utils._param_validation import StrOptions
+
 from sklearn_mtl import (
     RegularizedGDRegressor,
     RegularizedGDRegressorCV,

@@ -67,11 +67,10 @@ import os
 import types
 import warnings
 
+import _sklearn_adapter as adapter
 import pytest
 import sklearn.linear_model
 from sklearn.base import BaseEstimator
-
-import _sklearn_adapter as adapter
 
 # sklearn test module -> whether every test function in it must be run or
 # listed in NOT_APPLICABLE (True), or only the tests that use an adapted name

@@ -43,7 +43,6 @@ class TaskStatistics:
         wa, wb = self.weight, other.weight
         w = wa + wb
         with np.errstate(invalid="ignore", divide="ignore"):
-            fa = np.where(w > 0, wa / w, 0.0)
             fb = np.where(w > 0, wb / w, 0.0)
         cross = wa * fb  # wa * wb / w
         dx = other.x_mean - self.x_mean

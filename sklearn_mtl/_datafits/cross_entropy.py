@@ -19,8 +19,8 @@ with ``A`` the centred design, so the intercepts are those of centred data
 """
 
 import numpy as np
-from .._design import design_matvec, design_rmatvec
 
+from .._design import design_matvec, design_rmatvec
 from .._kernels._cross_entropy import heads_hessp, heads_loss_grad
 
 

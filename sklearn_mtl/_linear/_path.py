@@ -388,7 +388,7 @@ def regularized_gd_path(
     )
     message = convergence_message(result)
     if message:
-        warnings.warn(message, ConvergenceWarning)
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
     coefs = result.coefs.astype(X.dtype)
     gaps, n_iters = result.gaps, result.n_iters
     if y.ndim == 1:

@@ -179,6 +179,9 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        if type(X).__module__.startswith("dask."):  # out of core: sklearn_mtl._dask
+            from .. import _dask
+            return _dask.fit(self, X, y, sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -205,7 +208,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         )
         message = convergence_message(result)
         if message:
-            warnings.warn(message, ConvergenceWarning)
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
         coef = result.coefs[:, :, 0]
         intercept = targets.y_mean - coef @ design.x_mean
         if self.verbose:
@@ -257,6 +260,9 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predicted values.
         """
+        if type(X).__module__.startswith("dask."):  # lazy, block by block
+            from .. import _dask
+            return _dask.predict(self, X)
         check_is_fitted(self)
         X = validate_data(
             self,

@@ -119,7 +119,7 @@ def warn_not_converged(estimator, status, measure, tol, n_iter, measure_name):
             f": a non-finite value appeared after {n_iter} iterations and the solver "
             "kept its last finite iterate. Scale the features, or increase alpha."
         )
-    warnings.warn(head + advice, ConvergenceWarning)
+    warnings.warn(head + advice, ConvergenceWarning, stacklevel=3)
 
 
 class BaseSharedRep(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

@@ -1,5 +1,6 @@
 """Many classification tasks that share one low-rank linear representation."""
 
+import functools
 from numbers import Real
 
 import numpy as np
@@ -90,6 +91,14 @@ def _balanced_factors(U, V):
     return U_new[:, :k], V_new[:k]
 
 
+def _damped_hessp(objective, x, damping, v):
+    return objective.hessp(x, v) + damping * v
+
+
+def _residual_below(threshold, p, r):
+    return "converged" if np.linalg.norm(r) <= threshold else None
+
+
 def _newton_polish(objective, x, grad, measure, tol, max_steps):
     """Newton-CG steps from ``x``, each kept only if it lowers the gradient.
 
@@ -103,13 +112,12 @@ def _newton_polish(objective, x, grad, measure, tol, max_steps):
         # Damping by ||grad|| keeps the convergence quadratic while making
         # the system definite along the symmetries of the factorisation
         # (rotations of U and V leave the objective unchanged).
-        damping = norm
         step, _, _ = conjugate_gradient(
-            lambda v: objective.hessp(x, v) + damping * v,
+            functools.partial(_damped_hessp, objective, x, norm),
             -grad,
             np.zeros_like(grad),
             min(objective.size, _NEWTON_CG_ITER),
-            lambda p, r: "converged" if np.linalg.norm(r) <= 1e-8 * norm else None,
+            functools.partial(_residual_below, 1e-8 * norm),
         )
         if not np.any(step):
             break

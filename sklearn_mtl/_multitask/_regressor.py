@@ -1,6 +1,7 @@
 """Multi-task linear regression through a shared low-rank representation."""
 
 import copy
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
@@ -16,8 +17,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._design import make_design, power_of_two
 from .._datafits.squared import eigen_form, row_form, statistics_form
+from .._design import make_design, power_of_two
 from .._penalties import enet_prox, factor_penalty_value, factor_stationarity
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista

@@ -35,8 +35,9 @@ def conjugate_gradient(matvec, b, x, max_iter, stop, precond=None):
     n_iter : int
         Products with ``H`` spent.
     status : str
-        What ``stop`` returned, "max_iter", "non-finite", or "curvature" when a direction of zero or negative curvature ends the
-        iterations (the current ``x`` is returned).
+        What ``stop`` returned, "max_iter", "non-finite", or "curvature"
+        when a direction of zero or negative curvature ends the iterations
+        (the current ``x`` is returned).
     """
     x = np.array(x, dtype=np.float64)
     residual = b - matvec(x)

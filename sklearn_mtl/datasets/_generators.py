@@ -4,7 +4,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 
-
 def _check_generator_params(n_samples, n_features, n_tasks, rank, missing_fraction):
     for name, value in [
         ("n_samples", n_samples),
