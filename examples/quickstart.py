@@ -4,8 +4,8 @@ Run with ``python examples/quickstart.py``. It prints, for each penalty, the
 sparsity and test R^2 of ``RegularizedGDRegressor`` next to sklearn's
 ``ElasticNet`` (same objective, so the same optimum), tunes ``alpha`` with
 ``GridSearchCV`` in a ``Pipeline``, then shows what a shared representation
-buys when many related tasks each have few samples, with targets missing, and
-for classification tasks.
+buys when many related tasks each have few samples, with targets missing, for
+classification tasks, and on the School data (each task on its own rows).
 """
 
 import time
@@ -13,17 +13,22 @@ import time
 import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import ElasticNet, LogisticRegression, RidgeCV
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import (
     MultiTaskSharedRepClassifier,
     MultiTaskSharedRepRegressor,
+    MultiTaskSharedRepRegressorCV,
     RegularizedGDRegressor,
 )
 from sklearn_mtl._penalties import enet_objective
-from sklearn_mtl.datasets import make_low_rank_classification_tasks, make_low_rank_tasks
+from sklearn_mtl.datasets import (
+    load_school,
+    make_low_rank_classification_tasks,
+    make_low_rank_tasks,
+)
 
 
 def timed_fit(estimator, X, y):
@@ -134,6 +139,30 @@ def multitask_classification():
     )
 
 
+def school():
+    """139 schools, each observed on its own pupils (the target is 99.3% NaN)."""
+    data = load_school()
+    X, Y, task = data.data, data.target, data.school
+    train, test = data.splits[0]
+    y = Y[np.arange(len(task)), task]
+    start = time.perf_counter()
+    reg = MultiTaskSharedRepRegressorCV(
+        n_alphas=9, n_components=[1, 2, 4, 8], cv=KFold(3, shuffle=True, random_state=0)
+    ).fit(X[train], Y[train])
+    seconds = time.perf_counter() - start
+    predicted = reg.predict(X[test])[np.arange(len(test)), task[test]]
+    ours = 1 - np.mean((y[test] - predicted) ** 2) / np.var(y[test])
+    pooled = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(X[train], y[train])
+    baseline = 1 - np.mean((y[test] - pooled.predict(X[test])) ** 2) / np.var(y[test])
+    print(
+        "\nSchool (load_school): 139 schools, each task observed on its own pupils\n"
+        f"  MultiTaskSharedRepRegressorCV, 9 alphas x 4 n_components x 3 folds in "
+        f"{seconds:.1f} s: alpha={reg.alpha_:.3g}, n_components={reg.n_components_}\n"
+        f"  explained variance of the test pupils (split 1): {ours:.1%}, "
+        f"pooled RidgeCV: {baseline:.1%}"
+    )
+
+
 def main():
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -144,6 +173,7 @@ def main():
     tune_alpha(X_train, X_test, y_train, y_test)
     multitask_regression()
     multitask_classification()
+    school()
 
 
 if __name__ == "__main__":
