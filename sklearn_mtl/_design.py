@@ -357,6 +357,19 @@ def design_rmatvec(design, r):
     return out
 
 
+def design_rmatvec_rows(design, rows, r):
+    """``A[rows].T @ r`` in float64, for a slice of rows (block-wise passes)."""
+    data = design.X if design.csc is None else design.csc
+    block = data[rows]
+    if sp.issparse(block):
+        out = np.asarray(block.T @ r, dtype=np.float64)
+    else:
+        out = np.asarray(block, dtype=np.float64).T @ r
+    if design.implicit:
+        out -= np.multiply.outer(design.offset, design.row_scale[rows] @ r)
+    return out
+
+
 def _dense_product(X, v, transpose):
     """``X @ v`` or ``X.T @ v`` accumulated in float64 for float32 ``X`` too.
 

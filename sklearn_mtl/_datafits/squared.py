@@ -30,11 +30,18 @@ task's Gram matrix (a preconditioner).
 
 import numpy as np
 
-from .._design import design_gram, design_kernel, design_matvec, design_rmatvec
+from .._design import (
+    design_gram,
+    design_kernel,
+    design_matvec,
+    design_rmatvec,
+    design_rmatvec_rows,
+)
 from ._statistics import task_statistics
 
-# Rows per block in the row form (bounds the block temporaries).
-_BLOCK_ENTRIES = 1 << 20
+# Entries of each block temporary in the row form (2 MB): a handful of them
+# stay well below the memory of X.
+_BLOCK_ENTRIES = 1 << 18
 
 
 def _solve_heads(M, rhs, alpha):
@@ -158,14 +165,14 @@ class RowForm:
         self.alpha = alpha
         self.inv_n = inv_n
 
-    def _blocks(self, k=1):
+    def _blocks(self, width=1):
         """``(rows, weights, centred targets)`` per block; 0 where missing.
 
         Blocks hold at most ``_BLOCK_ENTRIES`` entries of ``n_b x T`` or
-        ``n_b x k^2`` temporaries.
+        ``n_b x width`` temporaries.
         """
         n, n_tasks = self.Y.shape
-        step = max(1, _BLOCK_ENTRIES // max(n_tasks, k * k, 1))
+        step = max(1, _BLOCK_ENTRIES // max(n_tasks, width, 1))
         for start in range(0, n, step):
             rows = slice(start, start + step)
             Yb = self.Y[rows]
@@ -181,7 +188,7 @@ class RowForm:
         M = np.zeros((n_tasks, k * k))
         rhs = np.zeros((k, n_tasks))
         total = np.zeros(n_tasks)
-        for rows, weights, Yc in self._blocks(k):
+        for rows, weights, Yc in self._blocks(k * k):
             Zb = Z[rows]
             M += weights.T @ (Zb[:, :, None] * Zb[:, None, :]).reshape(len(Zb), k * k)
             rhs += Zb.T @ (weights * Yc)
@@ -221,11 +228,10 @@ class RowForm:
 
     def gradient_at_zero(self):
         """``C`` with task weights: ``A^T (W * Yc)`` (``(p, T)``)."""
-        n_tasks = self.Y.shape[1]
-        B = np.zeros((self.Y.shape[0], n_tasks))
+        C = np.zeros((self.design.n_features, self.Y.shape[1]))
         for rows, weights, Yc in self._blocks():
-            B[rows] = weights * Yc
-        return design_rmatvec(self.design, B)
+            C += design_rmatvec_rows(self.design, rows, weights * Yc)
+        return C
 
     def feature_var(self):
         """``(p, T)``: each task's weighted variance of each feature (times
@@ -236,7 +242,7 @@ class RowForm:
         total = np.zeros(n_tasks)
         data = self.design.X if self.design.csc is None else self.design.csc
         off = self.design.offset
-        for rows, weights, _ in self._blocks():
+        for rows, weights, _ in self._blocks(p):
             Xb = data[rows]
             Xb = Xb.toarray() if hasattr(Xb, "toarray") else np.asarray(Xb, dtype=np.float64)
             Xb = Xb - off
