@@ -18,8 +18,25 @@ Methods, each tuned on the training rows only:
     for small schools, much as the random school effects of a multilevel
     model. (c') gives the same model unpenalised school intercepts (fixed
     effects), for comparison;
-(d) **ours**: :func:`fit_ours`, to be filled in once the multi-task CV
-    estimator exists; skipped with a note until then.
+(d) **ours**: :class:`~sklearn_mtl.MultiTaskSharedRepRegressorCV` on the
+    ``(n, 139)`` targets (each pupil observed in the column of its school
+    only, NaN elsewhere), choosing ``alpha`` in ``OURS_ALPHAS`` (9 values) and
+    ``n_components`` in ``[1, 2, 4, 8]`` by 3-fold shuffled ``KFold`` on the
+    training rows (its default score, the mean over schools of each school's
+    held-out R^2), with three task weightings:
+
+    - ``task_weight=None``: every pupil weighs the same, so a school's total
+      weight in the loss is proportional to its number of pupils ``n_t``;
+    - ``"balanced"``: every school weighs the same, whatever ``n_t``;
+    - ``1 / sqrt(n_t)``: a school's total weight ``n_t / sqrt(n_t)`` grows
+      like ``sqrt(n_t)``, halfway (on a log scale) between the two: large
+      schools count more than small ones, but less than in proportion.
+
+(d') **ours, tuned on the pooled score**: the same searches scored by
+    :func:`pooled_explained_variance`, the literature's metric computed on
+    the held-out training rows of each fold (all schools pooled), instead of
+    the mean of per-school R^2 (which small schools, with a handful of
+    held-out pupils, make noisy).
 
 Every ``RidgeCV`` chooses ``alpha`` in ``ALPHAS`` by its efficient
 leave-one-out error. The **tuning time** is that of choosing the
@@ -32,8 +49,9 @@ split 1 (median of many repeats), is timed too.
 
 Run::
 
-    python benchmarks/bench_school.py             # the 10 splits, about 15 s
+    python benchmarks/bench_school.py             # the 10 splits, about 4 min
     python benchmarks/bench_school.py --splits 2  # the first two splits
+    python benchmarks/bench_school.py --quick     # smoke run: 1 split, 20 repeats
 
 Writes ``benchmarks/results/school.md``.
 """
@@ -42,19 +60,26 @@ import argparse
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import sklearn
 from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from sklearn_mtl import MultiTaskSharedRepRegressor, MultiTaskSharedRepRegressorCV
 from sklearn_mtl.datasets import load_school
 
 RESULTS = Path(__file__).parent / "results"
 ALPHAS = np.logspace(-3, 3, 13)
 N_SCHOOLS = 139
+# Grid of (d): from 10 (every school's model zero, its intercept only) down
+# to 1e-3, two points per decade; and the numbers of shared components.
+OURS_ALPHAS = np.logspace(-3, 1, 9)
+OURS_COMPONENTS = [1, 2, 4, 8]
 
 
 @dataclass
@@ -65,13 +90,15 @@ class Fitted:
     of its school (shape ``(n_rows,)``). ``tune`` and ``fit`` are
     ``(cpu_seconds, wall_seconds)`` of the tuning (hyperparameter choice
     included) and of one refit at the chosen hyperparameters. ``chosen``
-    describes the hyperparameters chosen.
+    describes the hyperparameters chosen, ``alpha_grid`` the alphas tried
+    (to flag choices on the grid's edge).
     """
 
     predict: Callable
     tune: tuple
     fit: tuple
     chosen: dict
+    alpha_grid: np.ndarray = field(default_factory=lambda: ALPHAS)
 
 
 def timed(func, *args, **kwargs):
@@ -211,31 +238,74 @@ def fit_school_fixed_effects(X_train, Y_train, school_train):
     )
 
 
-def fit_ours(X_train, Y_train, school_train, *, random_state=0):
-    """(d) OURS -- TO BE FILLED IN once the multi-task CV estimator exists.
+def pooled_explained_variance(estimator, X, Y):
+    """Scorer: ``1 - MSE / Var`` over every observed entry of ``Y``, pooled.
 
-    Fit the multi-task CV estimator on ``X_train`` of shape ``(n, 27)`` and
-    ``Y_train`` of shape ``(n, 139)`` (each row observed in the column of its
-    school only, NaN elsewhere: the estimator's missing targets), tuning its
-    hyperparameters on the training rows only, e.g.::
-
-        (model, *tune_time) = timed(SomeMultiTaskCV(...).fit, X_train, Y_train)
-        (_, *fit_time) = timed(SomeMultiTask(**chosen).fit, X_train, Y_train)
-
-        def predict(X, school):
-            return model.predict(X)[np.arange(len(school)), school]
-
-        return Fitted(predict, tuple(tune_time), tuple(fit_time), chosen)
-
-    ``school_train`` (the column of each row) is given for convenience; the
-    benchmark scores ``predict(X_test, school_test)`` like the baselines'.
-
-    Raises
-    ------
-    NotImplementedError
-        Until it is written; the benchmark then skips "ours" with a note.
+    On School each row is observed in one column (its school's), so this is
+    the literature's metric on the rows given: here, a fold's held-out
+    training rows.
     """
-    raise NotImplementedError("the multi-task CV estimator does not exist yet")
+    observed = ~np.isnan(Y)
+    y_true = Y[observed]
+    return explained_variance(y_true, estimator.predict(X)[observed])
+
+
+def sqrt_count_weights(school_train):
+    """``1 / sqrt(n_t)`` per school: each school's total weight ``~ sqrt(n_t)``.
+
+    ``task_weight`` multiplies the loss of every observed entry of a task, so
+    a school's share of the loss is ``c_t n_t``: ones give ``n_t`` (None),
+    ``1 / n_t`` gives the same share to every school ("balanced"), and
+    ``1 / sqrt(n_t)`` gives ``sqrt(n_t)``, between the two.
+    """
+    counts = np.bincount(school_train, minlength=N_SCHOOLS)
+    return 1.0 / np.sqrt(counts)
+
+
+def fit_ours(X_train, Y_train, school_train, *, task_weight=None, scoring=None,
+             random_state=0):
+    """(d) ``MultiTaskSharedRepRegressorCV`` on the ``(n, 139)`` targets.
+
+    Each training row is observed in the column of its school only (NaN
+    elsewhere: the estimator's missing targets). ``alpha`` (``OURS_ALPHAS``)
+    and ``n_components`` (``OURS_COMPONENTS``) are chosen by 3-fold shuffled
+    ``KFold`` on the training rows, scored by ``scoring`` (None: the
+    estimator's default score, the mean over schools of the held-out R^2);
+    the CV estimator then refits on all training rows. ``task_weight`` is
+    None, "balanced" or ``"sqrt"`` (:func:`sqrt_count_weights`).
+    """
+    if isinstance(task_weight, str) and task_weight == "sqrt":
+        task_weight = sqrt_count_weights(school_train)
+    search = MultiTaskSharedRepRegressorCV(
+        alphas=OURS_ALPHAS,
+        n_components=OURS_COMPONENTS,
+        task_weight=task_weight,
+        cv=KFold(3, shuffle=True, random_state=random_state),
+        scoring=scoring,
+        random_state=random_state,
+    )
+    model, *tune_time = timed(search.fit, X_train, Y_train)
+    chosen = {"alpha": model.alpha_, "n_components": model.n_components_}
+    refit = MultiTaskSharedRepRegressor(
+        task_weight=task_weight, random_state=random_state, **chosen
+    )
+    _, *fit_time = timed(refit.fit, X_train, Y_train)
+
+    def predict(X, school):
+        return model.predict(X)[np.arange(len(school)), school]
+
+    return Fitted(
+        predict, tuple(tune_time), tuple(fit_time),
+        {key: np.array([value]) for key, value in chosen.items()}, OURS_ALPHAS,
+    )
+
+
+def warm_up(data):
+    """One untimed fit of every kind (Numba compiles its kernels on first call)."""
+    train, _ = data.splits[0]
+    rows = train[::8]
+    model = MultiTaskSharedRepRegressor(n_components=1, alpha=0.1)
+    model.fit(data.data[rows], data.target[rows])
 
 
 METHODS = {
@@ -243,7 +313,18 @@ METHODS = {
     "(b) pooled RidgeCV": fit_pooled,
     "(c) pooled RidgeCV + penalised school intercepts": fit_school_intercepts,
     "(c') pooled RidgeCV + unpenalised school intercepts": fit_school_fixed_effects,
-    "(d) ours": fit_ours,
+    "(d) ours, task_weight=None": partial(fit_ours, task_weight=None),
+    '(d) ours, task_weight="balanced"': partial(fit_ours, task_weight="balanced"),
+    "(d) ours, task_weight=1/sqrt(n_t)": partial(fit_ours, task_weight="sqrt"),
+    "(d') ours tuned on pooled EV, task_weight=None": partial(
+        fit_ours, task_weight=None, scoring=pooled_explained_variance
+    ),
+    '(d\') ours tuned on pooled EV, task_weight="balanced"': partial(
+        fit_ours, task_weight="balanced", scoring=pooled_explained_variance
+    ),
+    "(d') ours tuned on pooled EV, task_weight=1/sqrt(n_t)": partial(
+        fit_ours, task_weight="sqrt", scoring=pooled_explained_variance
+    ),
 }
 
 
@@ -257,7 +338,10 @@ def run_splits(data, n_splits):
     """
     X, Y, school = data.data, data.target, data.school
     y = observed_scores(Y, school)
-    results = {name: {"ev": [], "tune": [], "fit": [], "chosen": []} for name in METHODS}
+    results = {
+        name: {"ev": [], "tune": [], "fit": [], "chosen": [], "grid": None}
+        for name in METHODS
+    }
     skipped = {}
     for split, (train, test) in enumerate(data.splits[:n_splits], start=1):
         for name, fit in METHODS.items():
@@ -275,6 +359,7 @@ def run_splits(data, n_splits):
             record["tune"].append(fitted.tune)
             record["fit"].append(fitted.fit)
             record["chosen"].append(fitted.chosen)
+            record["grid"] = fitted.alpha_grid
             print(f"  split {split:2d} {name}: explained variance {100 * ev:.2f} %, "
                   f"tuning {fitted.tune[0]:.4f} s CPU", flush=True)
     return {k: v for k, v in results.items() if k not in skipped}, skipped
@@ -297,26 +382,57 @@ def time_ridge_yardstick(data, repeat):
 
 
 # ------------------------------------------------------------------ report
-def _chosen_summary(chosen):
+def _chosen_summary(chosen, grid):
     """Median of each hyperparameter chosen, over splits (and schools)."""
     parts = []
     for key in chosen[0]:
         values = np.concatenate([np.atleast_1d(c[key]) for c in chosen])
         text = f"{key} {np.median(values):g}"
         if key == "alpha":
-            edges = np.sum((values == ALPHAS[0]) | (values == ALPHAS[-1]))
+            edges = np.sum(np.isclose(values, grid.min()) | np.isclose(values, grid.max()))
             if edges:
                 text += f" ({edges} of {values.size} on the grid's edge)"
         parts.append(text)
     return ", ".join(parts)
 
 
+def paired_comparison(results):
+    """Lines of a table: each of ours minus the best baseline, split by split."""
+    baselines = {k: v for k, v in results.items() if not k.startswith("(d")}
+    ours = {k: v for k, v in results.items() if k.startswith("(d")}
+    if not baselines or not ours:
+        return []
+    best = max(baselines, key=lambda k: np.mean(baselines[k]["ev"]))
+    reference = 100 * np.asarray(baselines[best]["ev"])
+    lines = [
+        "",
+        f"## Ours vs the best baseline, {best}",
+        "",
+        "Paired over the splits (same training and test pupils): mean and "
+        "standard deviation of the difference in explained variance "
+        "(percentage points), and the splits where ours is higher.",
+        "",
+        "| method | difference (points) | splits won |",
+        "|---|---|---|",
+    ]
+    for name, record in ours.items():
+        diff = 100 * np.asarray(record["ev"]) - reference
+        lines.append(
+            f"| {name} | {diff.mean():+.2f} ± {diff.std():.2f} "
+            f"| {int(np.sum(diff > 0))} of {diff.size} |"
+        )
+    return lines
+
+
 def write_report(path, results, skipped, yardstick, args):
     n_splits = args.splits
     ridge_cpu, ridge_wall, ridge_cpu_min = yardstick
-    command = "python benchmarks/bench_school.py" + (
-        "" if n_splits == 10 else f" --splits {n_splits}"
-    )
+    if args.quick:
+        command = "python benchmarks/bench_school.py --quick"
+    else:
+        command = "python benchmarks/bench_school.py" + (
+            "" if n_splits == 10 else f" --splits {n_splits}"
+        )
     environment = (
         f"Python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, {platform.machine()}; "
@@ -329,13 +445,23 @@ def write_report(path, results, skipped, yardstick, args):
         "Score: explained variance `1 - MSE / Var(y_test)` on the pooled test "
         f"pupils, in %, mean ± std over {n_splits} split(s). Hyperparameters "
         "tuned on the training rows only: `RidgeCV` chooses `alpha` in "
-        "`logspace(-3, 3, 13)` by efficient leave-one-out."
+        "`logspace(-3, 3, 13)` by efficient leave-one-out; (d) "
+        "`MultiTaskSharedRepRegressorCV(alphas=logspace(-3, 1, 9), "
+        "n_components=[1, 2, 4, 8], cv=KFold(3, shuffle=True, random_state=0))` "
+        "on the `(n, 139)` targets with NaN off each school's rows, scored by "
+        "its default score (mean over schools of the held-out R^2) for (d), "
+        "by the explained variance of the fold's held-out pupils pooled (the "
+        "literature's metric, on training rows only) for (d'), then "
+        "refitted on all training rows. Task weights of (d): None (each pupil "
+        "the same: a school weighs `n_t`), \"balanced\" (each school the "
+        "same) and `1/sqrt(n_t)` (a school weighs `sqrt(n_t)`, in between)."
     )
     timing = (
         "Times: median over the splits of the CPU time of the process (and, "
         "after the slash, the wall-clock time), in ms. *Tuning* is the "
         "hyperparameter choice with its fit (the `RidgeCV` fit, summed over "
-        "the 139 schools for (a)); *fit* is one refit at the chosen "
+        "the 139 schools for (a), the whole cross-validation with its refit "
+        "for (d)); *fit* is one refit at the chosen "
         "hyperparameters; the ratios (CPU time) are to the Ridge yardstick below."
     )
     header = (
@@ -364,7 +490,7 @@ def write_report(path, results, skipped, yardstick, args):
             f"| {name} | {ev.mean():.2f} ± {ev.std():.2f} | {ev[0]:.2f} "
             f"| {tune[0]:.2f} / {tune[1]:.2f} | {fit[0]:.2f} / {fit[1]:.2f} "
             f"| {tune[0] / ridge_ms:.1f} | {fit[0] / ridge_ms:.1f} "
-            f"| {_chosen_summary(record['chosen'])} |"
+            f"| {_chosen_summary(record['chosen'], record['grid'])} |"
         )
     for name, reason in skipped.items():
         lines.append(f"| {name} | not run: {reason} | | | | | | |")
@@ -375,6 +501,7 @@ def write_report(path, results, skipped, yardstick, args):
         f"{1e3 * ridge_cpu_min:.3f} ms CPU). Later speed targets are ratios to "
         "the median CPU time."
     )
+    lines += paired_comparison(results)
     lines += [
         "",
         "## Yardstick: sklearn `Ridge(alpha=1.0)`",
@@ -403,13 +530,20 @@ def main():
         help="repeats of the Ridge yardstick fit (default: 200)",
     )
     parser.add_argument(
+        "--quick", action="store_true",
+        help="smoke run: the first split only, 20 yardstick repeats",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS / "school.md",
         help="markdown report (default: benchmarks/results/school.md)",
     )
     args = parser.parse_args()
+    if args.quick:
+        args.splits, args.repeat = 1, 20
 
     data = load_school()
     with threadpool_limits(limits=1, user_api="blas"):
+        warm_up(data)
         print(f"School benchmark on {args.splits} split(s)")
         results, skipped = run_splits(data, args.splits)
         yardstick = time_ridge_yardstick(data, args.repeat)
