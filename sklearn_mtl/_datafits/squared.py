@@ -50,7 +50,11 @@ def _solve_heads(M, rhs, alpha):
     ``M`` is ``(T, k, k)`` (per-task, weights folded in) and ``rhs`` ``(k, T)``.
     """
     k = rhs.shape[0]
-    A = M + alpha * np.eye(k)
+    # Below rounding of M_t's scale the ridge no longer makes a singular M_t
+    # solvable: floor it there (it then changes nothing representable).
+    scale = np.trace(M, axis1=1, axis2=2) / max(k, 1)
+    ridge = np.maximum(alpha, 10 * np.finfo(np.float64).eps * scale)
+    A = M + ridge[:, None, None] * np.eye(k)
     return np.linalg.solve(A, rhs.T[:, :, None])[:, :, 0].T
 
 

@@ -69,6 +69,8 @@ def _fold_mse(X, y, sample_weight, train, test, fit_intercept, grids, l1_ratios,
                     "The sample weights of a cross-validation fold's test part "
                     "sum to zero: its error is undefined."
                 )
+            # Relative weights: huge raw weights must not overflow the sums.
+            weights = weights / weights.max()
             out[r] = np.average(residues**2, weights=weights, axis=0)
     return out
 
