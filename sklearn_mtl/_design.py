@@ -177,7 +177,7 @@ def make_design(X, sw, row_scale, fit_intercept, y0=None, any_layout=False):
         ) or x_scale != 1.0:
             break
         x_scale = power_of_two(abs(X).max() if sp.issparse(X) else np.abs(X).max())
-        X = X * (1.0 / x_scale)
+        X = X / x_scale  # exact; 1 / x_scale overflows below 2**-1024
     design = _replace(design, x_mean=design.x_mean * x_scale, x_scale=x_scale)
     if not np.all(np.isfinite(design.sq_norms)):
         raise ValueError(

@@ -221,6 +221,12 @@ def alpha_max(design, targets, l1_ratio, positive):
 def alpha_grid(design, targets, l1_ratio, eps, n_alphas, positive):
     """``n_alphas`` alphas from :func:`alpha_max` down to ``eps * alpha_max``."""
     top = alpha_max(design, targets, l1_ratio, positive)
+    if not np.isfinite(top):
+        raise ValueError(
+            "The automatic grid's largest alpha, max|X^T y| / (n * l1_ratio), "
+            "overflows float64 for this data: scale X or y down, or pass "
+            "explicit alphas."
+        )
     if not top > np.finfo(np.float64).resolution:
         return np.full(n_alphas, np.finfo(np.float64).resolution)
     return np.geomspace(top, top * eps, num=n_alphas)
