@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._design import linear_design
+from .._design import linear_design, power_of_two
 from ._path import (
     AUTOMATIC_GRID_NEEDS_L1,
     alpha_grid,
@@ -36,9 +36,10 @@ from ._regressor import RegularizedGDRegressor
 
 
 def _fold_mse(X, y, sample_weight, train, test, fit_intercept, grids, l1_ratios,
-              positive, max_iter, tol):
+              positive, max_iter, tol, y_unit):
     """Test mean squared errors ``(n_l1_ratio, n_alphas)`` of the paths fitted
-    on ``train`` (one design for every ratio)."""
+    on ``train`` (one design for every ratio), in units of ``y_unit ** 2`` (a
+    power of two near the largest ``|y|``), so that squares cannot overflow."""
     sw_train = None if sample_weight is None else sample_weight[train]
     if sw_train is not None and not sw_train.sum() > 0:
         raise ValueError(
@@ -60,6 +61,7 @@ def _fold_mse(X, y, sample_weight, train, test, fit_intercept, grids, l1_ratios,
         intercepts = targets.y_mean[0] - design.x_mean @ coefs
         residues = np.asarray(safe_sparse_dot(X_test, coefs)) + intercepts
         residues -= y_test[:, None]
+        residues /= y_unit
         if sample_weight is None:
             out[r] = (residues**2).mean(axis=0)
         else:
@@ -268,13 +270,14 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
         if sp.issparse(X):
             X = X.tocsr()  # row subsets for the folds
         folds = list(check_cv(self.cv).split(X, y, **routed.splitter.split))
+        y_unit = power_of_two(np.abs(y).max(initial=0.0))
         with warnings.catch_warnings():
             # Paths on folds do not warn: only the refit's convergence counts.
             warnings.simplefilter("ignore", ConvergenceWarning)
             mse = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
                 delayed(_fold_mse)(
                     X, y, sample_weight, train, test, self.fit_intercept, grids,
-                    l1_ratios, self.positive, self.max_iter, self.tol,
+                    l1_ratios, self.positive, self.max_iter, self.tol, y_unit,
                 )
                 for train, test in folds
             )
@@ -285,7 +288,15 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
 
         self.l1_ratio_ = float(l1_ratios[i_ratio])
         self.alpha_ = float(grids[i_ratio, i_alpha])
-        self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1))
+        with np.errstate(over="ignore"):
+            mse_path = np.squeeze(np.moveaxis(mse, 2, 1)) * np.float64(y_unit) ** 2
+        if not np.all(np.isfinite(mse_path)):
+            raise ValueError(
+                "The cross-validation errors overflow float64: |y| reaches "
+                f"{np.abs(y).max():.3g}, whose square is not representable. "
+                "Scale y down (the fit is equivariant to it)."
+            )
+        self.mse_path_ = mse_path
         self.alphas_ = grids[0] if explicit else np.squeeze(grids)
         model = RegularizedGDRegressor(
             "elasticnet",
