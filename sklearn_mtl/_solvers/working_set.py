@@ -43,6 +43,10 @@ _POLISH_TRIES = 3
 # Inner tolerance as a fraction of the working set's largest violation.
 _INNER_RATIO = 0.3
 _ANDERSON_K = 5
+# Outer rounds in a row without lowering the best gap by this fraction mean
+# that rounding, not the iterations, limits the accuracy.
+_PROGRESS = 1e-3
+_STALL_ROUNDS = 20
 
 
 def enet_working_set(design, y, w, l1_reg, l2_reg, positive, max_iter, tol,
@@ -93,6 +97,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     # exact solve on it is tried once (it often ends the run at once).
     previous = np.flatnonzero(w)
     tried = None
+    best_gap, rounds_without_progress = np.inf, 0
     while True:
         grad, r_norm2, r_dot_y = state.gradient(w, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
@@ -100,6 +105,14 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             w[:] = last_finite
             return np.inf, n_epochs, "non-finite"
         last_finite[:] = w
+        # A gap that stops falling while the coefficients still move by
+        # rounding is at the limit of floating point: stop, and say so.
+        if gap < (1.0 - _PROGRESS) * best_gap:
+            best_gap, rounds_without_progress = gap, 0
+        else:
+            rounds_without_progress += 1
+            if rounds_without_progress >= _STALL_ROUNDS and gap > tol:
+                return gap, n_epochs, "stalled"
         if gap <= tol:
             if exact or not state.drifts:
                 # Near the optimum the gaps are rounding noise: the exact
