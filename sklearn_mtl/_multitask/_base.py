@@ -204,6 +204,9 @@ class BaseSharedRep(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         Z : ndarray of shape (n_samples, n_components)
             The shared representation of ``X``.
         """
+        if type(X).__module__.startswith("dask."):  # lazy, block by block
+            from .. import _dask
+            return _dask.transform(self, X)
         check_is_fitted(self)
         X = validate_data(
             self,

@@ -430,6 +430,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         self : object
             Fitted estimator.
         """
+        if type(X).__module__.startswith("dask."):  # out of core: sklearn_mtl._dask
+            from .. import _dask
+            return _dask.fit(self, X, y, sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -983,6 +986,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             column dtype is the common dtype of the tasks' classes (object if
             they differ).
         """
+        if type(X).__module__.startswith("dask."):  # lazy, block by block
+            from .. import _dask
+            return _dask.predict(self, X)
         scores = self._task_scores(X)
         predictions = []
         for task_classes, s in zip(self._classes, scores):
@@ -1023,6 +1029,9 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         score : float
             Mean per-task accuracy.
         """
+        if type(X).__module__.startswith("dask."):  # one pass over the blocks
+            from .. import _dask
+            return _dask.score(self, X, y, sample_weight)
         check_is_fitted(self)
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
         if y.ndim == 2 and y.shape[1] == 1 and self._single_task:

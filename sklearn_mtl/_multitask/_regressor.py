@@ -518,6 +518,9 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         self : object
             Fitted estimator.
         """
+        if type(X).__module__.startswith("dask."):  # out of core: sklearn_mtl._dask
+            from .. import _dask
+            return _dask.fit(self, X, y, sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -578,6 +581,9 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Predictions; 1-D when the model was fit on a 1-D ``y``.
         """
+        if type(X).__module__.startswith("dask."):  # lazy, block by block
+            from .. import _dask
+            return _dask.predict(self, X)
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -609,6 +615,9 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         score : float
             Mean R^2 over tasks.
         """
+        if type(X).__module__.startswith("dask."):  # one pass over the blocks
+            from .. import _dask
+            return _dask.score(self, X, y, sample_weight)
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
