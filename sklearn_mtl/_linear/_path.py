@@ -59,7 +59,7 @@ def l1_ratio_of(penalty, l1_ratio):
     return 0.0
 
 
-def gap_tolerances(tol, y):
+def gap_tolerances(tol, y, gap_safety=GAP_SAFETY):
     """``(target, required)`` duality gaps for a target ``y`` (n-scaled).
 
     ``required = tol * ||y_c||^2`` is scikit-learn's scaling: a fit whose gap
@@ -70,12 +70,12 @@ def gap_tolerances(tol, y):
     # Products and residuals are float64 for float32 data too.
     floor = _ROUNDING_FLOOR * np.finfo(np.float64).eps
     y_norm2 = float(y @ y)
-    return max(tol * GAP_SAFETY, floor) * y_norm2, max(tol, floor) * y_norm2
+    return max(tol * gap_safety, floor) * y_norm2, max(tol, floor) * y_norm2
 
 
 def enet_path_on_design(
     design, targets, alphas, l1_ratio, positive, max_iter, tol, coef_init=None,
-    gram=None,
+    gram=None, gap_safety=GAP_SAFETY,
 ):
     """Warm-started solves along ``alphas`` (decreasing) for every target.
 
@@ -112,7 +112,7 @@ def enet_path_on_design(
             if positive:
                 np.maximum(w, 0.0, out=w)  # start feasible
         y_norm2 = float(y @ y)
-        target, required = gap_tolerances(tol, y)
+        target, required = gap_tolerances(tol, y, gap_safety)
         Aty = design_rmatvec(design, y) if gram is not None else None
         for i, alpha in enumerate(alphas):
             l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)

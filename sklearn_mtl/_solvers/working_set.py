@@ -464,7 +464,8 @@ class _GramState:
         return q, r_norm2, self.y_norm2 - w_dot_b
 
     def polish_affordable(self, size):
-        return True
+        # A solve on the support against a few Gram-matrix passes.
+        return size**3 <= max(_POLISH_PASSES * self.Aty.size**2, _POLISH_FLOPS)
 
     def support_system(self, support):
         return self.G[np.ix_(support, support)].copy(), self.Aty[support].copy()
