@@ -46,7 +46,7 @@ def fista(x0, evaluate, prox, nonsmooth, lipschitz, *, max_iter, tol, verbose=Fa
     def prox_step(y):
         nonlocal lipschitz, doublings
         f_y, g_y = evaluate(y)
-        while True:
+        for _ in range(_MAX_DOUBLINGS + 1):
             x_new = prox(y - g_y / lipschitz, 1.0 / lipschitz)
             d = x_new - y
             f_new, _ = evaluate(x_new)
@@ -56,6 +56,8 @@ def fista(x0, evaluate, prox, nonsmooth, lipschitz, *, max_iter, tol, verbose=Fa
                 return x_new, np.inf, np.inf, False
             lipschitz *= 2.0
             doublings += 1
+        else:
+            return x_new, np.inf, np.inf, False
         measure = lipschitz * np.abs(d).max() if d.size else 0.0
         return x_new, f_new + nonsmooth(x_new), measure, True
 

@@ -98,7 +98,10 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     previous = np.flatnonzero(w)
     tried = None
     best_gap, rounds_without_progress = np.inf, 0
-    while True:
+    gap = np.inf
+    # Every round spends an epoch, except a confirmation on the exact residual
+    # or a kept support solve, which cannot repeat without one: bounded.
+    for _ in range(4 * (max_iter + 1)):
         grad, r_norm2, r_dot_y = state.gradient(w, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
         if not (np.isfinite(gap) and np.all(np.isfinite(w))):
@@ -157,6 +160,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
             return gap, n_epochs, "converged" if gap <= tol else "stalled"
         grow = epochs <= 1
+    return gap, n_epochs, "max_iter"
 
 
 def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
