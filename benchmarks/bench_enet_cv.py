@@ -15,6 +15,7 @@ Writes ``benchmarks/results/enet_cv.md``.
 """
 
 import argparse
+import subprocess
 import sys
 import time
 import warnings
@@ -48,6 +49,25 @@ def _timed(est, X, y, clock, repeat):
     return best
 
 
+def source_state():
+    """The commit the package ran from, and the package files that differ."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+            text=True, check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "sklearn_mtl"], cwd=root,
+            capture_output=True, text=True, check=True,
+        ).stdout.split()[1::2]
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    if not changed:
+        return f"commit {commit}"
+    return f"commit {commit} with uncommitted changes to {', '.join(changed)}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -67,6 +87,7 @@ def main(argv=None):
     }
     l1_ratios = [0.5, 0.9]
     cv = KFold(5, shuffle=True, random_state=0)
+    state = source_state()  # read before the fits: the package is imported
     rows = []
     for name, (X, y) in problems.items():
         ours = RegularizedGDRegressorCV(l1_ratio=l1_ratios, alphas=100, cv=cv)
@@ -96,7 +117,8 @@ def main(argv=None):
         "for both), default tol=1e-4, fit_intercept=True, refit included. Time (s), "
         f"best of {args.repeat} (one run when over 20 s), "
         + ("CPU time with BLAS on one thread" if args.clock == "cpu" else "wall-clock")
-        + ". Chosen: l1_ratio, alpha's index in the grid (alpha).",
+        + ". Chosen: l1_ratio, alpha's index in the grid (alpha). "
+        f"Package source: {state}.",
         "",
         "| problem | ours (s) | ElasticNetCV (s) | ratio | ours chose | sklearn chose |",
         "|---|---|---|---|---|---|",

@@ -74,7 +74,7 @@ print(f"identical scores: {same}")
 # computed until a fit asks for it, and then each worker makes and reads its
 # own blocks. (On real data: ``da.from_zarr``, ``da.from_array`` on an HDF5
 # dataset, a Dask DataFrame's ``to_dask_array``.)
-n_blocks, block_rows, n_features = 8, 50_000, 40
+n_blocks, block_rows, n_features = 6, 25_000, 40
 beta = np.random.default_rng(0).standard_normal(n_features)
 beta[n_features // 2 :] = 0.0  # half the features do not matter
 
