@@ -402,8 +402,12 @@ class _SparseResidual:
         return grad, float(r @ r), float(r @ self.y)
 
     def polish_affordable(self, size):
+        # The support's Gram matrix from sparse columns costs about their
+        # non-zeros times the support size (not n size^2), then the solve.
         d = self.design
-        return _affordable(d.n_samples, d.n_features, d.csc.nnz, size)
+        per_column = d.csc.nnz / max(d.n_features, 1)
+        cost = per_column * size * size + size**3
+        return cost <= max(_POLISH_PASSES * d.csc.nnz, _POLISH_FLOPS)
 
     def support_system(self, support):
         d = self.design
