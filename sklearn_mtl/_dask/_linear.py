@@ -27,14 +27,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._design import _SAFE_SQUARE_RANGE, power_of_two
 from .._linear._path import (
-    _HUGE,
-    _ROUNDING_FLOOR,
-    GAP_SAFETY,
     PathResult,
     convergence_message,
+    gap_tolerances,
+    internal_penalties,
     l1_ratio_of,
 )
-from .._penalties import enet_duality_gap, penalty_strengths
+from .._penalties import enet_duality_gap
 from .._solvers.quadratic import _factor, _solve
 from .._solvers.working_set import enet_working_set_gram
 from ._input import check_sample_weight, check_targets, check_X
@@ -181,8 +180,6 @@ def solve_gram(problem, alpha, l1_ratio, positive, max_iter, tol, coef_init=None
     n_iters = np.zeros((n_targets, 1), dtype=np.int64)
     tolerances = np.empty((n_targets, 1))
     statuses = []
-    eps = np.finfo(np.float64).eps
-    floor = _ROUNDING_FLOOR * eps
     x_scale = problem.x_scale
     largest_column = np.sqrt(np.diag(G).max(initial=0.0))
     for k in range(n_targets):
@@ -194,15 +191,10 @@ def solve_gram(problem, alpha, l1_ratio, positive, max_iter, tol, coef_init=None
             w[:] = np.asarray(coef_init[k], dtype=np.float64) / unit
             if positive:
                 np.maximum(w, 0.0, out=w)
-        target = max(tol * GAP_SAFETY, floor) * y_norm2
-        required = max(tol, floor) * y_norm2
-        l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
-        l1_reg = min(l1_reg / (x_scale * y_scale), _HUGE)
-        l2_reg = min(l2_reg / x_scale / x_scale, _HUGE)
-        if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
-            l1_reg = 0.0
-        if l2_reg <= eps * largest_column**2:
-            l2_reg = 0.0
+        target, required = gap_tolerances(tol, y_norm2)
+        l1_reg, l2_reg = internal_penalties(
+            alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
+        )
         if y_norm2 == 0.0:
             w[:] = 0.0
             gap, n_iter, status = 0.0, 0, "converged"

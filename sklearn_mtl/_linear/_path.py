@@ -59,8 +59,9 @@ def l1_ratio_of(penalty, l1_ratio):
     return 0.0
 
 
-def gap_tolerances(tol, y, gap_safety=GAP_SAFETY):
-    """``(target, required)`` duality gaps for a target ``y`` (n-scaled).
+def gap_tolerances(tol, y_norm2, gap_safety=GAP_SAFETY):
+    """``(target, required)`` duality gaps for a target with ``||y||^2 =
+    y_norm2`` (n-scaled).
 
     ``required = tol * ||y_c||^2`` is scikit-learn's scaling: a fit whose gap
     ends above it warns. The solvers aim lower, at ``GAP_SAFETY`` times it, so
@@ -69,8 +70,26 @@ def gap_tolerances(tol, y, gap_safety=GAP_SAFETY):
     """
     # Products and residuals are float64 for float32 data too.
     floor = _ROUNDING_FLOOR * np.finfo(np.float64).eps
-    y_norm2 = float(y @ y)
     return max(tol * gap_safety, floor) * y_norm2, max(tol, floor) * y_norm2
+
+
+def internal_penalties(alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column,
+                       y_norm2):
+    """``(l1_reg, l2_reg)`` (n-scaled) for the internal, rescaled data.
+
+    Penalties below rounding of the data's own scale cannot change the
+    solution, but an L1 part that small would make the duality gap useless
+    (its dual point shrinks to zero): they are dropped.
+    """
+    eps = np.finfo(np.float64).eps
+    l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
+    l1_reg = min(l1_reg / (x_scale * y_scale), _HUGE)
+    l2_reg = min(l2_reg / x_scale / x_scale, _HUGE)
+    if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
+        l1_reg = 0.0
+    if l2_reg <= eps * largest_column**2:
+        l2_reg = 0.0
+    return l1_reg, l2_reg
 
 
 def enet_path_on_design(
@@ -100,7 +119,6 @@ def enet_path_on_design(
     ):
         gram = design_gram(design)
     x_scale = design.x_scale
-    eps = np.finfo(np.float64).eps
     largest_column = np.sqrt(design.sq_norms.max(initial=0.0))
     for k in range(n_targets):
         y = targets.Y[:, k]
@@ -112,19 +130,12 @@ def enet_path_on_design(
             if positive:
                 np.maximum(w, 0.0, out=w)  # start feasible
         y_norm2 = float(y @ y)
-        target, required = gap_tolerances(tol, y, gap_safety)
+        target, required = gap_tolerances(tol, y_norm2, gap_safety)
         Aty = design_rmatvec(design, y) if gram is not None else None
         for i, alpha in enumerate(alphas):
-            l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
-            l1_reg = min(l1_reg / (x_scale * y_scale), _HUGE)
-            l2_reg = min(l2_reg / x_scale / x_scale, _HUGE)
-            # Penalties below rounding of the data's own scale cannot change
-            # the solution, but an L1 part that small would make the duality
-            # gap useless (its dual point shrinks to zero): drop them.
-            if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
-                l1_reg = 0.0
-            if l2_reg <= eps * largest_column**2:
-                l2_reg = 0.0
+            l1_reg, l2_reg = internal_penalties(
+                alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
+            )
             if y_norm2 == 0.0:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"
