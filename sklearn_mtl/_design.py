@@ -170,13 +170,17 @@ def make_design(X, sw, row_scale, fit_intercept, y0=None, any_layout=False):
             else:
                 design = _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout)
         rms = np.sqrt(design.sq_norms.max(initial=0.0) / n_samples)
+        # A zero spread may be squares underflowed to 0 (|X| ~ 1e-160 or
+        # less): the largest entry then decides.
         if (
             np.all(np.isfinite(design.sq_norms))
             and not rms**2 > _SAFE_SQUARE_RANGE[1]
-            and not 0 < rms**2 < _SAFE_SQUARE_RANGE[0]
+            and not rms**2 < _SAFE_SQUARE_RANGE[0]
         ) or x_scale != 1.0:
             break
         x_scale = power_of_two(abs(X).max() if sp.issparse(X) else np.abs(X).max())
+        if x_scale == 1.0:
+            break  # constant or zero columns: nothing to rescale
         X = X / x_scale  # exact; 1 / x_scale overflows below 2**-1024
     design = _replace(design, x_mean=design.x_mean * x_scale, x_scale=x_scale)
     if not np.all(np.isfinite(design.sq_norms)):
@@ -250,9 +254,10 @@ def _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout):
     sq_norms = np.empty(n_features)
     for start in range(0, n_features, _COPY_BLOCK):
         cols = slice(start, start + _COPY_BLOCK)
-        block = (np.asarray(X[:, cols], dtype=np.float64) - mean[cols]) * row_scale[
-            :, None
-        ]
+        block = np.array(X[:, cols], dtype=np.float64)  # a copy: scaled in place
+        if fit_intercept:
+            block, mean[cols] = _centred(block, mean[cols], sw)
+        block *= row_scale[:, None]
         A[:, cols] = block
         sq_norms[cols] = np.einsum("ij,ij->j", block, block)
     return LinearDesign(
@@ -264,6 +269,21 @@ def _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout):
         x_mean=mean,
         x_scale=1.0,
     )
+
+
+def _centred(block, mean, sw):
+    """``block - mean``, with the mean corrected by a second pass.
+
+    The first mean of a column with a large offset is off by rounding, which
+    leaves a constant in the centred column (all of it, for a constant
+    column) that the solver would fit. Its weighted mean, removed again,
+    brings that constant down to the rounding of the centred values.
+    Returns the centred block and the corrected mean.
+    """
+    block = block - mean
+    correction = sw @ block / sw.shape[0]
+    block -= correction
+    return block, mean + correction
 
 
 def _weighted_moments(X, sw):
@@ -299,7 +319,9 @@ def _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout):
     if not np.all(implicit):
         # Columns with a large mean are almost dense: store them centred.
         explicit = np.flatnonzero(~implicit)
-        dense = (csc[:, explicit].toarray().astype(np.float64) - mean[explicit])
+        dense, mean[explicit] = _centred(
+            csc[:, explicit].toarray().astype(np.float64), mean[explicit], sw
+        )
         dense *= row_scale[:, None]
         sq_norms[explicit] = np.einsum("ij,ij->j", dense, dense)
         column_of_entry = np.repeat(np.arange(n_features), np.diff(csc.indptr))

@@ -32,6 +32,7 @@ from ._path import (
     alpha_grid,
     check_alphas,
     enet_path_on_design,
+    intercepts,
 )
 from ._regressor import RegularizedGDRegressor
 
@@ -72,8 +73,8 @@ def _fold_mse(X, y, sample_weight, train, test, fit_intercept, grids, l1_ratios,
             gram=gram, gap_safety=_FOLD_GAP_SAFETY,
         )
         coefs = result.coefs[0]  # (n_features, n_alphas)
-        intercepts = targets.y_mean[0] - design.x_mean @ coefs
-        residues = np.asarray(safe_sparse_dot(X_test, coefs)) + intercepts
+        intercept = intercepts(targets.y_mean[0], coefs.T, design.x_mean)
+        residues = np.asarray(safe_sparse_dot(X_test, coefs)) + intercept
         residues -= y_test[:, None]
         residues /= y_unit
         if sample_weight is None:

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_array
 
-from .._design import design_gram, design_rmatvec, linear_design
+from .._design import design_gram, design_rmatvec, linear_design, power_of_two
 from .._penalties import penalty_strengths
 from .._solvers.quadratic import least_squares, ridge_conjugate_gradient
 from .._solvers.working_set import enet_working_set, enet_working_set_gram
@@ -83,8 +83,9 @@ def internal_penalties(alpha, l1_ratio, n_samples, x_scale, y_scale, largest_col
     """
     eps = np.finfo(np.float64).eps
     l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
-    l1_reg = min(l1_reg / (x_scale * y_scale), _HUGE)
-    l2_reg = min(l2_reg / x_scale / x_scale, _HUGE)
+    with np.errstate(over="ignore", divide="ignore"):
+        l1_reg = min(np.float64(l1_reg) / x_scale / y_scale, _HUGE)
+        l2_reg = min(np.float64(l2_reg) / x_scale / x_scale, _HUGE)
     if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
         l1_reg = 0.0
     if l2_reg <= eps * largest_column**2:
@@ -123,7 +124,8 @@ def enet_path_on_design(
     for k in range(n_targets):
         y = targets.Y[:, k]
         y_scale = targets.y_scale[k]
-        unit = y_scale / x_scale  # w = unit * w_internal
+        with np.errstate(over="ignore"):
+            unit = y_scale / x_scale  # w = unit * w_internal
         w = np.zeros(n_features)
         if coef_init is not None:
             w[:] = np.asarray(coef_init[k], dtype=np.float64) / unit
@@ -159,18 +161,59 @@ def enet_path_on_design(
                 w[:], gap, n_iter, status = least_squares(
                     design, y, positive, max_iter, tol
                 )
-            if not (l1_reg or l2_reg):
-                scale, required = 1.0, tol  # a relative measure, not a gap
-            else:
-                scale = y_scale / n_samples * y_scale
+            relative = not (l1_reg or l2_reg)  # LSQR's measure, not a gap
+            if relative:
+                required = tol
             if status in ("max_iter", "stalled") and gap <= required:
                 status = "converged"  # short of the aim, within the tolerance
-            coefs[k, :, i] = unit * w
-            gaps[k, i] = gap * scale
-            tolerances[k, i] = required * scale
+            with np.errstate(over="ignore"):
+                coefs[k, :, i] = unit * w
+            if not np.all(np.isfinite(coefs[k, :, i])):
+                raise ValueError(
+                    "The coefficients overflow float64: the features are too "
+                    "small next to the targets for the solution to be "
+                    "represented. Scale X (or y)."
+                )
+            gaps[k, i] = gap if relative else _user_gap(gap, y_scale, n_samples)
+            tolerances[k, i] = (
+                required if relative else _user_gap(required, y_scale, n_samples)
+            )
             n_iters[k, i] = n_iter
             statuses.append(status)
     return PathResult(coefs, gaps, n_iters, statuses, tolerances)
+
+
+def _user_gap(gap, y_scale, n_samples):
+    """An n-scaled internal gap in the user's units, ``gap / n * y_scale^2``.
+
+    Capped at the largest float (targets near 1e154 and beyond have gaps
+    beyond float64's range), and 0 stays 0 whatever the scale.
+    """
+    if gap == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        value = gap / n_samples * y_scale * y_scale
+    return float(min(value, np.finfo(np.float64).max))
+
+
+def intercepts(y_mean, coefs, x_mean):
+    """``y_mean - coefs @ x_mean`` (features on ``coefs``' last axis).
+
+    Large coefficients times large means can overflow although the intercept
+    itself is representable: both are divided by powers of two first.
+    """
+    coef_unit = power_of_two(np.abs(coefs).max(initial=0.0))
+    mean_unit = power_of_two(np.abs(x_mean).max(initial=0.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        shift = ((coefs / coef_unit) @ (x_mean / mean_unit)) * mean_unit * coef_unit
+        intercept = y_mean - shift
+    if not np.all(np.isfinite(intercept)):
+        raise ValueError(
+            "The intercept overflows float64: the targets or the features are "
+            "too large (or their means too far from zero) to be represented. "
+            "Center or scale X and y."
+        )
+    return intercept
 
 
 def convergence_message(result, what="Objective"):

@@ -11,7 +11,12 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._design import linear_design
-from ._path import convergence_message, enet_path_on_design, l1_ratio_of
+from ._path import (
+    convergence_message,
+    enet_path_on_design,
+    intercepts,
+    l1_ratio_of,
+)
 
 
 class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -210,7 +215,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if message:
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
         coef = result.coefs[:, :, 0]
-        intercept = targets.y_mean - coef @ design.x_mean
+        intercept = intercepts(targets.y_mean, coef, design.x_mean)
         if self.verbose:
             for k in range(coef.shape[0]):
                 print(

@@ -150,8 +150,13 @@ def least_squares(design, y, positive, max_iter, tol):
     result = scipy.sparse.linalg.lsqr(
         operator, y, atol=rtol, btol=rtol, conlim=0.0, iter_lim=max_iter
     )
-    w, istop, n_iter = result[0], result[1], result[2]
-    rnorm, anorm, arnorm, xnorm = result[3], result[5], result[7], result[8]
+    w, istop, n_iter, anorm = result[0], result[1], result[2], result[5]
+    # LSQR's residuals are updated by recurrences that drift from the truth
+    # on ill-conditioned problems: the measure is taken on the exact ones.
+    r = y - design_matvec(design, w)
+    rnorm = float(np.linalg.norm(r))
+    arnorm = float(np.linalg.norm(design_rmatvec(design, r)))
+    xnorm = float(np.linalg.norm(w))
     # LSQR's two tests: a consistent system (the residual itself is small) or
     # a least-squares solution (the normal-equation residual is small); the
     # measure is whichever is smaller, relative to its scale.
