@@ -49,6 +49,14 @@ def _dot_column(X, j, r):
     return acc
 
 
+@njit(cache=True)
+def _record(history, epoch, values):
+    """``history[epoch] = values`` as a loop: a slice assignment would compile
+    numba's shape-mismatch error formatting, seconds per kernel."""
+    for i in range(values.shape[0]):
+        history[epoch, i] = values[i]
+
+
 @njit(cache=True, fastmath=_FAST)
 def _sq_norm(r):
     acc = 0.0
@@ -72,7 +80,9 @@ def cd_epochs_dense(
     n = r.shape[0]
     # The columns of A sum to zero wherever offset is non-zero, so sum(r) is
     # left unchanged by the updates.
-    total = r.sum()
+    total = 0.0
+    for i in range(n):
+        total += r[i]
     ulp = 4.0 * np.finfo(np.float64).eps
     for epoch in range(max_epochs):
         violation = 0.0
@@ -101,7 +111,7 @@ def cd_epochs_dense(
             return epoch + 1, True
         for k in range(m):
             hist_w[epoch, k] = w[ws[k]]
-        hist_state[epoch] = r
+        _record(hist_state, epoch, r)
     return max_epochs, False
 
 
@@ -154,7 +164,7 @@ def cd_epochs_sparse(
             return epoch + 1, True
         for k in range(m):
             hist_w[epoch, k] = w[ws[k]]
-        hist_state[epoch] = state
+        _record(hist_state, epoch, state)
     return max_epochs, False
 
 
@@ -188,6 +198,6 @@ def cd_epochs_gram(G, w, q, l1_reg, l2_reg, positive, tol, max_epochs, hist_w, h
                     q[i] -= d * G[k, i]
         if violation <= tol or max_step <= ulp * max_w:
             return epoch + 1, True
-        hist_w[epoch] = w
-        hist_state[epoch] = q
+        _record(hist_w, epoch, w)
+        _record(hist_state, epoch, q)
     return max_epochs, False
