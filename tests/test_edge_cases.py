@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scipy.optimize import nnls
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
@@ -360,3 +361,15 @@ def test_sparse_elastic_net_at_defaults_is_as_accurate_as_elasticnet():
         enet_objective(X, y, m.coef_, m.intercept_, alpha, 0.5) for m in (est, ref, best)
     )
     assert ours - optimum <= max(theirs - optimum, 1e-13 * optimum)
+
+
+@pytest.mark.parametrize("penalty, alpha", [(None, 1.0), ("l2", 1e-30), ("l1", 1e-30)])
+def test_sparse_non_negative_least_squares(penalty, alpha):
+    # Without a penalty (or with one below rounding), sparse X with
+    # positive=True raised an error naming penalty=None, even for penalty="l2".
+    rng = np.random.default_rng(5)
+    X = np.abs(rng.standard_normal((40, 5)))
+    y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0]) + 0.1 * rng.standard_normal(40)
+    est = RegularizedGDRegressor(penalty, alpha=alpha, positive=True, fit_intercept=False)
+    est.fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(est.coef_, nnls(X, y)[0], rtol=1e-8, atol=1e-12)

@@ -138,6 +138,11 @@ def enet_path_on_design(
             l1_reg, l2_reg = internal_penalties(
                 alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
             )
+            if positive and design.csc is not None and not (l1_reg or l2_reg):
+                # Sparse non-negative least squares: the coordinate solver,
+                # with a ridge at rounding level (it cannot move the solution)
+                # so that its duality gap exists.
+                l2_reg = _ROUNDING_FLOOR * np.finfo(np.float64).eps * largest_column**2
             if y_norm2 == 0.0:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"

@@ -82,7 +82,9 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         When True, start from the previous ``coef_`` (same number of targets
         and features).
     positive : bool, default=False
-        When True, constrain the coefficients to be non-negative.
+        When True, constrain the coefficients to be non-negative. Without a
+        penalty, dense data is solved exactly (active-set NNLS) and sparse
+        data by the coordinate solver with a ridge at rounding level.
     verbose : int, default=0
         Print a line per target when positive.
 

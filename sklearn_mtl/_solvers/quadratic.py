@@ -18,7 +18,9 @@ directly, by the singular value decomposition of the design (LAPACK's
 ``gelsd``, as :class:`~sklearn.linear_model.LinearRegression`), giving the
 minimum-norm solution; sparse data by LSQR, whose stopping test bounds the
 normal-equation residual ``||A.T r|| / (||A|| ||r||)``. With ``positive``,
-dense data goes to the active-set NNLS solver (exact).
+dense data goes to the active-set NNLS solver (exact); sparse data never
+comes here (:func:`~sklearn_mtl._linear._path.enet_path_on_design` gives it to
+the coordinate solver with a ridge at rounding level).
 """
 
 import numpy as np
@@ -116,6 +118,8 @@ def _solve(factor, v):
 def least_squares(design, y, positive, max_iter, tol):
     """Unpenalised least squares; returns ``(w, measure, n_iter, status)``.
 
+    ``positive`` is for dense designs only.
+
     ``measure`` is 0 for the direct solvers and LSQR's relative residual
     (of the system or of the normal equations, the smaller) otherwise.
     """
@@ -132,11 +136,6 @@ def least_squares(design, y, positive, max_iter, tol):
                 A, y, cond=cond, lapack_driver="gelsd", check_finite=False
             )[0]
         return w, 0.0, 1, "converged"
-    if positive:
-        raise ValueError(
-            "penalty=None with positive=True needs dense X; give a small "
-            "alpha with penalty='l2' for sparse X."
-        )
     n, p = design.n_samples, design.n_features
     operator = scipy.sparse.linalg.LinearOperator(
         (n, p),
