@@ -373,3 +373,21 @@ def test_sparse_non_negative_least_squares(penalty, alpha):
     est = RegularizedGDRegressor(penalty, alpha=alpha, positive=True, fit_intercept=False)
     est.fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(est.coef_, nnls(X, y)[0], rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-40, 1e-160, 1e-300])
+def test_multitask_classifier_on_tiny_features_predicts_base_rates(scale):
+    # Features this small cannot pay for their penalty: the optimum is the
+    # intercepts alone. The first point ignored the penalty and started at
+    # coefficients of 1e40, where no step lowered the objective.
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((60, 4))
+    Y = (X[:, :1] + 0.5 * rng.standard_normal((60, 3)) > 0).astype(int)
+    est = _no_convergence_warning(
+        lambda: MultiTaskSharedRepClassifier(n_components=2).fit(scale * X, Y)
+    )
+    assert np.abs(est.coef_).max() * scale <= 1e-12
+    for t, proba in enumerate(est.predict_proba(scale * X)):
+        # Constant, near the task's rate (intercepts shrink toward a shared one).
+        np.testing.assert_allclose(proba[:, 1], proba[0, 1], rtol=1e-12)
+        assert proba[0, 1] == pytest.approx(Y[:, t].mean(), rel=1e-2)

@@ -731,13 +731,15 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             P, s, Qt = P[:, :r], s[:r], Qt[:r]
             # Curvature of the loss along D = -P diag(s) Qt, bounded by 1/4 of
             # the label-weighted squared norm of X D; the step minimises the
-            # model.
+            # model, penalty included (alpha2 step sum(s) for these factors):
+            # tiny data would otherwise ask for a huge first point.
             XD = design_matvec(objective.design, P) @ (s[:, None] * Qt)
             task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
             weight_at = np.zeros((objective.n_samples, len(classes)))
             np.add.at(weight_at, (objective.rows, objective.tasks), objective.weights)
             curvature = 0.25 * np.sum(weight_at[:, task_of_column] * XD**2)
-            step = np.sum(s**2) / curvature if curvature > 0 else 1.0
+            gain = max(np.sum(s**2) - objective.alpha2 * np.sum(s), 0.0)
+            step = gain / curvature if curvature > 0 else 1.0
             if not np.isfinite(step):
                 step = 1.0
             root = np.sqrt(step * s)
@@ -807,6 +809,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             tol=self.tol,
             l1=alpha1,
             l1_mask=objective.u_mask,
+            curvature=objective.alpha2,
             verbose=self.verbose,
             measure_name="largest gradient entry",
         )

@@ -35,6 +35,7 @@ def lbfgs(
     l1_mask=None,
     fallback=None,
     first_step=None,
+    curvature=0.0,
     preconditioner=None,
     verbose=False,
     measure_name="measure",
@@ -62,7 +63,12 @@ def lbfgs(
         taken when the line search fails and at the first iteration.
     first_step : float or None
         Length of the first (steepest descent) step when there is no
-        fallback; default ``1 / ||grad||_inf``.
+        fallback; default ``1 / ||grad||_inf``, at most ``1 / curvature``.
+    curvature : float, default=0
+        A lower bound on the smooth part's curvature (an L2 penalty's
+        weight). A gradient that is tiny because the data are tiny would
+        otherwise make the first step huge, far past the penalty's minimum,
+        where no halving of the line search comes back.
     preconditioner : callable or None
         ``(x, extra) -> d``, a positive diagonal approximating the Hessian:
         the initial inverse Hessian of the two-loop recursion is ``1 / d``
@@ -96,12 +102,14 @@ def lbfgs(
     with np.errstate(over="ignore", invalid="ignore"):
         return _lbfgs(
             x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
-            fallback, first_step, preconditioner, verbose, measure_name,
+            fallback, first_step, curvature, preconditioner, verbose,
+            measure_name,
         )
 
 
 def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
-           fallback, first_step, preconditioner, verbose, measure_name):
+           fallback, first_step, curvature, preconditioner, verbose,
+           measure_name):
     x = np.array(x0, dtype=np.float64)
     value, grad, extra = evaluate(x)
     objective = total(x, value)
@@ -127,6 +135,8 @@ def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
                 if step0 is None:
                     top = np.abs(pg).max()
                     step0 = 1.0 / top if top > 0 else 1.0
+                    if curvature > 0:
+                        step0 = min(step0, 1.0 / curvature)
                 direction = -step0 * pg
             if mask is not None:
                 direction[mask & (direction * pg >= 0)] = 0.0
