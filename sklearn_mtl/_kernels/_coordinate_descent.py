@@ -41,6 +41,16 @@ def kkt_violation(g, wj, l1_reg, positive):
     return max(abs(g) - l1_reg, 0.0)
 
 
+@njit(cache=True)
+def _coordinate_step(g, wj, L, l1_reg, l2_reg, positive):
+    """``(violation, new)``: the optimality violation of coordinate ``wj``
+    whose partial correlation with the residual is ``g``, and its proximal
+    step of length ``1 / L``."""
+    violation = kkt_violation(g - l2_reg * wj, wj, l1_reg, positive)
+    new = enet_prox_scalar(wj + g / L, l1_reg / L, l2_reg / L, positive)
+    return violation, new
+
+
 @njit(cache=True, fastmath=_FAST)
 def _dot_column(X, j, r):
     acc = 0.0
@@ -95,10 +105,8 @@ def cd_epochs_dense(
                 continue
             g = _dot_column(X, j, r) - offset[j] * total
             wj = w[j]
-            violation = max(
-                violation, kkt_violation(g - l2_reg * wj, wj, l1_reg, positive)
-            )
-            new = enet_prox_scalar(wj + g / L, l1_reg / L, l2_reg / L, positive)
+            v, new = _coordinate_step(g, wj, L, l1_reg, l2_reg, positive)
+            violation = max(violation, v)
             max_w = max(max_w, abs(new))
             if new != wj:
                 d = new - wj
@@ -147,10 +155,8 @@ def cd_epochs_sparse(
                 acc += data[kk] * state[indices[kk]]
             g = acc - offset[j] * state[n + 1]
             wj = w[j]
-            violation = max(
-                violation, kkt_violation(g - l2_reg * wj, wj, l1_reg, positive)
-            )
-            new = enet_prox_scalar(wj + g / L, l1_reg / L, l2_reg / L, positive)
+            v, new = _coordinate_step(g, wj, L, l1_reg, l2_reg, positive)
+            violation = max(violation, v)
             max_w = max(max_w, abs(new))
             if new != wj:
                 d = new - wj
@@ -184,11 +190,8 @@ def cd_epochs_gram(G, w, q, l1_reg, l2_reg, positive, tol, max_epochs, hist_w, h
             if L <= 0.0:
                 continue
             wk = w[k]
-            g = q[k]
-            violation = max(
-                violation, kkt_violation(g - l2_reg * wk, wk, l1_reg, positive)
-            )
-            new = enet_prox_scalar(wk + g / L, l1_reg / L, l2_reg / L, positive)
+            v, new = _coordinate_step(q[k], wk, L, l1_reg, l2_reg, positive)
+            violation = max(violation, v)
             max_w = max(max_w, abs(new))
             if new != wk:
                 d = new - wk

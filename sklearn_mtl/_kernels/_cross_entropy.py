@@ -54,14 +54,21 @@ def _softmax(s, m, p):
     return top + np.log(total)
 
 
+@njit(cache=True)
+def _widest_task(offsets):
+    """The largest number of score columns of a task (at least 1)."""
+    widest = 1
+    for t in range(offsets.shape[0] - 1):
+        widest = max(widest, offsets[t + 1] - offsets[t])
+    return widest
+
+
 @njit(cache=True, nogil=True)
 def heads_loss_grad(Z, V, b, rows, tasks, labels, weights, offsets, dZ, dV, db):
     """Weighted cross-entropy; adds its gradients in ``Z``, ``V``, ``b`` to
     ``dZ``, ``dV``, ``db`` (zeroed by the caller). Returns the loss."""
     k = Z.shape[1]
-    max_m = 1
-    for t in range(offsets.shape[0] - 1):
-        max_m = max(max_m, offsets[t + 1] - offsets[t])
+    max_m = _widest_task(offsets)
     s = np.empty(max_m)
     p = np.empty(max_m)
     g = np.empty(max_m)
@@ -102,9 +109,7 @@ def heads_hessp(
     """Hessian of :func:`heads_loss_grad`'s loss in ``(Z, V, b)`` applied to the
     direction ``(ZD, VD, bD)``; added to ``oZ``, ``oV``, ``ob``."""
     k = Z.shape[1]
-    max_m = 1
-    for t in range(offsets.shape[0] - 1):
-        max_m = max(max_m, offsets[t + 1] - offsets[t])
+    max_m = _widest_task(offsets)
     s = np.empty(max_m)
     p = np.empty(max_m)
     d = np.empty(max_m)
