@@ -73,6 +73,8 @@ RESULTS = Path(__file__).parent / "results"
 TUNE_ALPHAS = np.logspace(-3, 1, 9)
 TUNE_COMPONENTS = [1, 2, 4, 8]
 TARGETS = {"a": 20.0, "b": 2.0, "c": 0.3, "d": 5.0}
+# Rows of the warm-up fits: enough to take the form of the measured fits.
+WARM_UP_ROWS = 10000
 
 
 def cpu_wall(func, *args):
@@ -219,9 +221,11 @@ def status():
 X = np.load(sys.argv[1])
 Y = np.load(sys.argv[2])
 kind, rank, alpha = sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+warm_up = int(sys.argv[6])
 with threadpool_limits(limits=1, user_api="blas"):
-    # Warm-up on a few rows (Numba loads its kernels), outside the measure.
-    MultiTaskSharedRepRegressor(n_components=2).fit(X[:200], Y[:200])
+    # Warm-up outside the measure (Numba loads its kernels), on enough rows
+    # that the fit takes the same form of the loss as the measured one.
+    MultiTaskSharedRepRegressor(n_components=2).fit(X[:warm_up], Y[:warm_up])
     if kind == "ridge":
         model = Ridge(alpha=1.0)
     else:
@@ -242,7 +246,7 @@ def rss_peak(X, Y, kind, rank, alpha):
         np.save(y_path, Y)
         result = subprocess.run(
             [sys.executable, "-c", _CHILD, str(x_path), str(y_path), kind,
-             str(rank), str(alpha)],
+             str(rank), str(alpha), str(WARM_UP_ROWS)],
             capture_output=True, text=True,
         )
     if result.returncode != 0:
@@ -446,7 +450,7 @@ def write_report(args, res, path):
         f"X is {n} x {p} float64 ({mem['x_bytes'] / 1e6:.0f} MB). "
         "*tracemalloc*: peak of numpy's traced allocations during `fit` minus "
         "the traced memory before it (same process). *RSS*: a fresh process "
-        "loads X and Y, fits a few rows to load the kernels, resets its peak "
+        "loads X and Y, fits its first rows to load the kernels, resets its peak "
         "RSS (`/proc/self/clear_refs`), fits, and reports `VmHWM - VmRSS before`.",
         "",
         "| fit | tracemalloc | RSS |",
@@ -510,7 +514,8 @@ def main():
         n, p, T, rank = args.shape
         print(f"(b) {n} x {p}, {T} tasks, 20% missing")
         X, Y, Y_masked = large_problem(n, p, T, rank, 0.2)
-        MultiTaskSharedRepRegressor(n_components=2).fit(X[:500], Y_masked[:500])
+        warm_up = slice(WARM_UP_ROWS)  # Numba loads the kernels of the same form
+        MultiTaskSharedRepRegressor(n_components=2).fit(X[warm_up], Y_masked[warm_up])
         res["b"] = masked_vs_full(X, Y, Y_masked, rank, alphas, args.repeat_b)
         res["profile"] = profile_fit(
             MultiTaskSharedRepRegressor(n_components=rank, alpha=alphas[0]), X, Y_masked

@@ -159,6 +159,79 @@ def test_trace_norm_optimum_general_path(monkeypatch, missing):
     assert fitted_objective(reg, X, Y, alpha) == pytest.approx(ref_value, rel=1e-4)
 
 
+def force_gram_form(monkeypatch):
+    """Make every dense fit with missing targets (and no L1 part) use the Gram
+    form and accelerated EM, which only larger problems choose by cost."""
+    choose = shared_rep._choose_form
+
+    def gram_when_missing(fully_observed, has_l1, *args, dense=False):
+        kind = choose(fully_observed, has_l1, *args, dense=dense)
+        return "gram" if dense and not (fully_observed or has_l1) else kind
+
+    monkeypatch.setattr(shared_rep, "_choose_form", gram_when_missing)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_trace_norm_optimum_gram_path(monkeypatch, fit_intercept, weighted):
+    force_gram_form(monkeypatch)
+    X, Y = low_rank_data(n=60, missing=0.4, seed=33)
+    X = X + 1.0
+    sw = np.random.RandomState(2).uniform(0.1, 3.0, X.shape[0]) if weighted else None
+    alpha = 0.05
+    _, _, ref_value = trace_norm_reference(X, Y, alpha, fit_intercept, sw)
+    reg = MultiTaskSharedRepRegressor(
+        alpha=alpha, fit_intercept=fit_intercept, tol=1e-9, max_iter=5000
+    ).fit(X, Y, sample_weight=sw)
+    assert fitted_objective(reg, X, Y, alpha, sw) == pytest.approx(ref_value, rel=1e-4)
+
+
+@pytest.mark.parametrize("data", ["C", "F", "float32", "large_mean", "rank_limit"])
+def test_gram_path_equals_row_path(monkeypatch, data):
+    # Same optimum as the row form, whatever the layout, dtype or centring
+    # (columns with a large mean are centred explicitly).
+    X, Y = low_rank_data(n=80, missing=0.3, seed=34)
+    k = 2 if data == "rank_limit" else None
+    if data == "F":
+        X = np.asfortranarray(X)
+    elif data == "float32":
+        X = X.astype(np.float32)
+    elif data == "large_mean":
+        X[:, :3] += 1e3
+    params = dict(n_components=k, alpha=0.05, tol=1e-10, max_iter=5000, random_state=0)
+    rows = MultiTaskSharedRepRegressor(**params).fit(X, Y)
+    force_gram_form(monkeypatch)
+    gram = MultiTaskSharedRepRegressor(**params).fit(X, Y)
+    # float32 data are read as float64 by both forms, but stored rounded.
+    tol = dict(rtol=1e-5, atol=1e-6) if data == "float32" else dict(rtol=1e-6, atol=1e-8)
+    assert_allclose(gram.coef_, rows.coef_, **tol)
+    assert_allclose(gram.intercept_, rows.intercept_, **tol)
+
+
+def test_gram_path_convergence_warning_and_max_iter(monkeypatch):
+    force_gram_form(monkeypatch)
+    X, Y = low_rank_data(missing=0.3, seed=35)
+    reg = MultiTaskSharedRepRegressor(alpha=0.05, max_iter=1, tol=1e-14)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        reg.fit(X, Y)
+    assert reg.n_iter_ == 1
+    reg = MultiTaskSharedRepRegressor(alpha=0.05, max_iter=6, tol=1e-14)
+    with pytest.warns(ConvergenceWarning, match="max_iter=6"):
+        reg.fit(X, Y)
+    assert reg.n_iter_ == 6
+
+
+def test_gram_form_chosen_for_large_dense_problems_with_few_missing():
+    n, p, T, k = 100_000, 200, 50, 5
+    observed = int(0.8 * n * T)
+    assert shared_rep._choose_form(False, False, n, p, T, observed, k, dense=True) == "gram"
+    # Sparse data, an L1 part or mostly missing targets keep the other forms.
+    assert shared_rep._choose_form(False, False, n, p, T, observed, k) != "gram"
+    assert shared_rep._choose_form(False, True, n, p, T, observed, k, dense=True) != "gram"
+    assert shared_rep._choose_form(
+        False, False, 11472, 27, 139, 11472, 1, dense=True
+    ) == "statistics"
+
 def test_rank_constrained_equals_trace_norm_when_k_large_enough():
     # The trace-norm solution has low rank: any k at least that rank gives it.
     X, Y = low_rank_data(n=60, p=15, T=8, rank=2, seed=2)

@@ -17,12 +17,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._datafits.squared import eigen_form, row_form, statistics_form
+from .._datafits.squared import eigen_form, gram_form, row_form, statistics_form
 from .._design import make_design, power_of_two
 from .._penalties import enet_prox, factor_penalty_value, factor_stationarity
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
-from .._solvers.lbfgs import lbfgs
+from .._solvers.lbfgs import _ROUNDING_ULPS, _STALL_ITERATIONS, lbfgs
 from .._validation import as_float_targets, rescaled_sample_weight
 from ._base import (
     BaseSharedRep,
@@ -34,32 +34,65 @@ from ._base import (
 
 # The eigenbasis form needs a dense factorisation of this dimension at most.
 _EIGEN_MAX_DIM = 3000
-# Iterations an iterative fit is assumed to need, in the cost of the forms.
+# Iterations an iterative fit is assumed to need, in the cost of the forms
+# (accelerated EM from the surrogate's minimiser needs far fewer).
 _EXPECTED_EVALUATIONS = 50
+_EXPECTED_EM_EVALUATIONS = 10
+# The Gram form's memory is at most this share of X's (in float64 entries).
+_GRAM_MEMORY_SHARE = 0.125
 # Per-task statistics may hold at most this many numbers (or n * p).
 _STATISTICS_MAX_ENTRIES = 1 << 22
 # Inner iterations of the alternating U step.
 _CG_MAX_ITER = 25
 _CG_RTOL = 1e-2
 _PROX_MAX_ITER = 30
+# Past EM steps the extrapolation of the EM map combines.
+_ANDERSON_MEMORY = 5
 # alpha (relative to the largest feature's mean square) is at least this.
 _ALPHA_FLOOR = 1e-12
 # Magnitudes of y outside this range are rescaled by a power of two.
 _SAFE_RANGE = (1e-100, 1e100)
+# Entries of y read at a time when summarising the targets.
+_TARGET_BLOCK = 1 << 18
 
 
-def _choose_form(fully_observed, has_l1, n, p, n_tasks, n_observed, k):
-    """``"eigen"``, ``"statistics"`` or ``"rows"``: the cheapest exact form."""
+def _choose_form(fully_observed, has_l1, n, p, n_tasks, n_observed, k, dense=False):
+    """``"eigen"``, ``"statistics"``, ``"gram"`` or ``"rows"``: the cheapest
+    exact form (``"gram"`` only for ``dense`` data)."""
     if fully_observed and not has_l1 and min(n, p) <= _EIGEN_MAX_DIM:
         return "eigen"
     T_x = 1 if fully_observed else n_tasks
     rows_in_statistics = n if fully_observed else n_observed
-    statistics_cost = rows_in_statistics * p * p
-    rows_cost = _EXPECTED_EVALUATIONS * (4 * n * p * k + 3 * n_observed * k * k)
-    fits = T_x * p * p <= max(_STATISTICS_MAX_ENTRIES, n * p)
-    return "statistics" if fits and statistics_cost <= rows_cost else "rows"
+    n_missing = n * n_tasks - n_observed
+    products = 4 * n * p * k
+    costs = {}
+    if T_x * p * p <= max(_STATISTICS_MAX_ENTRIES, n * p):
+        costs["statistics"] = rows_in_statistics * p * p
+    if dense and not has_l1 and _gram_fits(n, p, n_tasks, n_missing, n_observed):
+        # One pass builds the Gram matrix; EM from the surrogate's minimiser
+        # then needs few evaluations, each visiting the missing entries only.
+        costs["gram"] = n * p * (p + n_tasks) + _EXPECTED_EM_EVALUATIONS * (
+            products + 3 * n_missing * k * k
+        )
+    costs["rows"] = _EXPECTED_EVALUATIONS * (products + 3 * n_observed * k * k)
+    return min(costs, key=costs.get)
 
 
+def _gram_fits(n, p, n_tasks, n_missing, n_observed):
+    """Whether :class:`~sklearn_mtl._datafits.squared.GramForm` suits the data.
+
+    At most half of the entries miss: each task's Gram matrix is the shared
+    one minus its missing rows, which then cancels at most one digit, and EM
+    gains at least a factor two per step. Its memory (the Gram matrix, the
+    ``(p, T)`` statistics, the missing entries' indices) stays a small
+    fraction of ``X``'s.
+    """
+    memory = p * p + 4 * p * n_tasks + n_missing / 2 + n
+    return (
+        n_missing <= n_observed
+        and p <= _EIGEN_MAX_DIM
+        and memory <= _GRAM_MEMORY_SHARE * n * p
+    )
 
 
 def _check_observed(observed_weight, single_task):
@@ -80,7 +113,15 @@ def _check_observed(observed_weight, single_task):
 
 def _minimise_factor(form, U0, g0, task_weight, alpha1, alpha2, max_iter, tol, verbose):
     """L-BFGS (OWL-QN) on ``U`` with the heads eliminated; alternating U steps
-    where the line search fails. Returns ``U, V, n_iter, measure, status``."""
+    where the line search fails. Returns ``U, V, n_iter, measure, status``.
+
+    Forms with a fully observed surrogate (missing targets) are minimised by
+    accelerated EM instead (:func:`_accelerated_em`).
+    """
+    if alpha1 == 0 and hasattr(form, "surrogate"):
+        # Overflow shows up as non-finite values, which end the run with a status.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _accelerated_em(form, U0, alpha2, max_iter, tol, verbose)
 
     def evaluate(U):
         value, grad_loss, V = form.evaluate(U)
@@ -107,6 +148,92 @@ def _minimise_factor(form, U0, g0, task_weight, alpha1, alpha2, max_iter, tol, v
         preconditioner=None if feature_var is None else preconditioner,
     )
     return U, V, n_iter, value, status
+
+
+def _accelerated_em(form, U0, alpha2, max_iter, tol, verbose):
+    """EM on ``U``, Anderson-accelerated. Returns ``U, V, n_iter, measure, status``.
+
+    An EM step (``form.ustep``) minimises in ``U`` the fully observed loss
+    whose missing targets are filled with the current fit, a bound that
+    touches the loss at the current point; the heads are then exact. Each
+    step so lowers the objective, by a factor near the share of missing
+    entries. The extrapolation of the last steps (Anderson, type II) is
+    taken when it lowers the objective, else the plain EM step (at most two
+    evaluations per iteration). Stops as :func:`lbfgs` does: on the relative
+    stationarity, at ``max_iter``, when the objective stops falling
+    ("stalled") or on a non-finite value.
+    """
+
+    def evaluate(U):
+        value, grad_loss, V = form.evaluate(U)
+        return value + factor_penalty_value(U, V, 0.0, alpha2), grad_loss, V
+
+    def finite(objective, grad):
+        return np.isfinite(objective) and np.all(np.isfinite(grad))
+
+    U = np.array(U0, dtype=np.float64)
+    objective, grad, V = evaluate(U)
+    current = factor_stationarity(grad, U, 0.0, alpha2)
+    if not finite(objective, grad):
+        return U, V, 0, current, "non-finite"
+    history = []  # (U_i, EM step from U_i)
+    n_iter, status = 0, "max_iter"
+    best, reference, since_best = current, objective, 0
+    slack = _ROUNDING_ULPS * np.finfo(np.float64).eps
+    for it in range(max_iter):
+        if current <= tol:
+            status = "converged"
+            break
+        step = form.ustep(U, grad, V)
+        history = (history + [(U, step)])[-_ANDERSON_MEMORY:]
+        kind = "EM"
+        if len(history) > 1:
+            trial = _anderson_point(history)
+            new = evaluate(trial)
+            if finite(new[0], new[1]) and new[0] <= objective:
+                U_new, kind = trial, "extrapolated"
+        if kind == "EM":
+            history = history[-1:]
+            U_new, new = step, evaluate(step)
+            if not finite(new[0], new[1]):
+                status = "non-finite"
+                break
+            # EM steps never raise the objective but by rounding: near the
+            # optimum a lower measure tells more than the objective.
+            lower = factor_stationarity(new[1], U_new, 0.0, alpha2) < current
+            if not (new[0] <= objective + slack * abs(objective) or lower):
+                status = "stalled"
+                break
+        U, (objective, grad, V) = U_new, new
+        current = factor_stationarity(grad, U, 0.0, alpha2)
+        n_iter = it + 1
+        if verbose:
+            print(
+                f"iteration {n_iter} ({kind}): objective {objective:.12e}, "
+                f"relative stationarity {current:.3e}"
+            )
+        if current < best or reference - objective > slack * abs(reference):
+            best, reference, since_best = min(best, current), objective, 0
+        else:
+            since_best += 1
+            if since_best >= _STALL_ITERATIONS and current > tol:
+                status = "stalled"
+                break
+    else:
+        if current <= tol:
+            status = "converged"
+    return U, V, n_iter, current, status
+
+
+def _anderson_point(history):
+    """Anderson (type II) extrapolation of the map ``U -> step`` from its last
+    ``(U_i, step_i)`` pairs: the combination of the steps whose residuals
+    ``step_i - U_i`` combine to the smallest one."""
+    residuals = np.stack([(step - U).ravel() for U, step in history], axis=1)
+    steps = np.stack([step.ravel() for _, step in history], axis=1)
+    gamma = np.linalg.lstsq(np.diff(residuals, axis=1), residuals[:, -1], rcond=1e-10)[0]
+    shape = history[-1][1].shape
+    return (steps[:, -1] - np.diff(steps, axis=1) @ gamma).reshape(shape)
 
 
 def _alternating_ustep(form, U, V, grad_loss, B, task_weight, alpha1, alpha2,
@@ -209,25 +336,39 @@ class Problem:
         return U, V, coef, intercept
 
 
+def _target_summary(Y, sw):
+    """Each task's observed weight, the number of observed entries and the
+    largest observed ``|y|``, by blocks of rows (no ``n x T`` temporaries)."""
+    n, n_tasks = Y.shape
+    observed_weight = np.zeros(n_tasks)
+    n_observed, top = 0, 0.0
+    step = max(1, _TARGET_BLOCK // max(n_tasks, 1))
+    for start in range(0, n, step):
+        Yb = Y[start : start + step]
+        observed = ~np.isnan(Yb)
+        observed_weight += sw[start : start + step] @ observed
+        n_observed += int(np.count_nonzero(observed))
+        top = max(top, float(np.fmax.reduce(np.abs(Yb), axis=None, initial=0.0)))
+    return observed_weight, n_observed, top
+
+
 def prepare_problem(X, Y, sw, task_weight, fit_intercept, has_l1, ks, single_task):
     """Validate the targets and build the :class:`Problem` (``ks``: the values
     of ``k`` it will be solved for, which set the cost of the forms)."""
     n_samples, n_features = X.shape
     n_tasks = Y.shape[1]
-    observed = ~np.isnan(Y)
-    observed_weight = sw @ observed
+    observed_weight, n_observed, top = _target_summary(Y, sw)
     _check_observed(observed_weight, single_task)
     c = task_weights(task_weight, observed_weight)
     # Exact rescalings by powers of two keep extreme magnitudes in range.
-    top = np.nanmax(np.abs(Y)) if Y.size else 0.0
     y_scale = 1.0
     if top > _SAFE_RANGE[1] or 0 < top < _SAFE_RANGE[0]:
         y_scale = power_of_two(top)
         Y = Y / y_scale
     design = make_design(X, sw, np.ones(n_samples), fit_intercept, any_layout=True)
     kind = _choose_form(
-        bool(observed.all()), has_l1, n_samples, n_features, n_tasks,
-        int(np.count_nonzero(observed)), max(ks),
+        n_observed == Y.size, has_l1, n_samples, n_features, n_tasks, n_observed,
+        max(ks), dense=not sp.issparse(X),
     )
     to_basis = from_basis = None
     if kind == "eigen":
@@ -236,6 +377,8 @@ def prepare_problem(X, Y, sw, task_weight, fit_intercept, has_l1, ks, single_tas
         delta = np.zeros((1, n_features))
     elif kind == "statistics":
         form, delta, y_mean = statistics_form(design, Y, sw, c, 1.0, fit_intercept)
+    elif kind == "gram":
+        form, delta, y_mean = gram_form(design, Y, sw, c, 1.0, fit_intercept)
     else:
         form, delta, y_mean = row_form(design, Y, sw, c, 1.0, fit_intercept)
     floor = _ALPHA_FLOOR * design.sq_norms.max(initial=0.0) / n_samples
@@ -270,7 +413,10 @@ def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verb
         at_zero = _objective_value(form, 0 * U0, alpha1, alpha2)
         if not _objective_value(form, U0, alpha1, alpha2) < at_zero - 1e-12 * abs(at_zero):
             U0 = None
-    if U0 is None:
+    n_start = 0
+    if U0 is None and hasattr(form, "surrogate"):
+        U0, n_start = _surrogate_start(form, k, rng, alpha2, max_iter, tol)
+    elif U0 is None:
         U0 = initial_factor(form.initial_direction(), k, rng)
     elif fresh_if_better:
         # With fewer components than the solution's rank the problem is not
@@ -278,9 +424,24 @@ def solve_problem(problem, alpha, l1_ratio, k, U_start, rng, max_iter, tol, verb
         # ridge start, so start from the better of the two.
         fresh = initial_factor(form.initial_direction(), k, rng)
         U0 = min(U0, fresh, key=lambda U: _objective_value(form, U, alpha1, alpha2))
-    return _minimise_factor(
-        form, U0, g0, problem.task_weight, alpha1, alpha2, max_iter, tol, verbose
+    U, V, n_iter, measure, status = _minimise_factor(
+        form, U0, g0, problem.task_weight, alpha1, alpha2, max_iter - n_start, tol,
+        verbose,
     )
+    return U, V, n_start + n_iter, measure, status
+
+
+def _surrogate_start(form, k, rng, alpha2, max_iter, tol):
+    """Start from the minimiser of the form's fully observed surrogate (cheap:
+    it never reads ``X``). Returns ``U0`` and the iterations spent, which
+    count against ``max_iter`` (at least one is left for the real loss)."""
+    surrogate, Q = form.surrogate()
+    U0 = initial_factor(surrogate.initial_direction(), k, rng)
+    U0, _, n_iter, _, _ = _minimise_factor(
+        surrogate, U0, surrogate.gradient_at_zero(), surrogate.c, 0.0, alpha2,
+        max_iter - 1, tol, False,
+    )
+    return Q @ U0, n_iter
 
 
 class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRep):
@@ -341,8 +502,10 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         corresponding sample weights.
 
     max_iter : int, default=1000
-        Maximum number of iterations (see Notes: each is an L-BFGS step or an
-        alternating step on ``U``, followed by the exact ``V`` step).
+        Maximum number of iterations (see Notes: each is an L-BFGS step, an
+        alternating step or an (extrapolated) EM step on ``U``, followed by the
+        exact ``V`` step; the steps on the surrogate that starts the EM fit
+        count too).
 
     tol : float, default=1e-4
         Stopping tolerance on the relative stationarity (see Notes).
@@ -405,7 +568,7 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
     observed targets, conjugate gradient otherwise, accelerated proximal
     gradient with an L1 part.
 
-    The loss is held in one of three forms, chosen by cost. With every
+    The loss is held in one of four forms, chosen by cost. With every
     target observed and ``l1_ratio=0`` (and ``min(n_samples, n_features) <=
     3000``), everything runs in the eigenbasis of the shared Gram matrix: an
     iteration costs ``O(min(n, p) k T)`` whatever ``n``. Otherwise, when
@@ -414,9 +577,18 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
     than the products with ``X`` that an iterative fit needs (about ``50 (4 n
     p k + 3 m k^2)`` for ``m`` observed entries), the fit runs on the
     statistics alone: tasks observed on their own rows (School) fit in
-    milliseconds. Else each iteration takes two products with ``X`` and reads
-    the observed entries of ``y`` block by block: its memory is ``O(n k)``
-    beyond the data, never ``n x T``.
+    milliseconds. With dense ``X``, ``l1_ratio=0`` and at most half of the
+    targets missing, one pass builds the shared Gram matrix and ``X^T y``;
+    the fit then starts from the minimiser of the fully observed loss that
+    they approximate (each task's Gram matrix taken as the shared one times
+    its observed share: no pass over ``X``) and runs EM steps on ``U`` (the
+    missing targets filled with the current fit, the exact ``U`` step of
+    the filled-in loss solved in the Gram matrix's eigenbasis, then the exact
+    heads), extrapolated by Anderson acceleration when that lowers the
+    objective. Each iteration takes two products with ``X`` and visits the
+    missing entries only. Else each iteration takes two products with ``X``
+    and reads the observed entries of ``y`` block by block: its memory is
+    ``O(n k)`` beyond the data, never ``n x T``.
 
     **Centring.** Columns whose mean is large next to their spread (years,
     timestamps) are centred explicitly and the others implicitly, so that a
