@@ -364,15 +364,19 @@ def test_sparse_elastic_net_at_defaults_is_as_accurate_as_elasticnet():
 
 
 @pytest.mark.parametrize("penalty, alpha", [(None, 1.0), ("l2", 1e-30), ("l1", 1e-30)])
-def test_sparse_non_negative_least_squares(penalty, alpha):
-    # Without a penalty (or with one below rounding), sparse X with
-    # positive=True raised an error naming penalty=None, even for penalty="l2".
+def test_sparse_non_negative_least_squares_is_a_clear_error(penalty, alpha):
+    # The error named penalty=None even for penalty="l2" with an alpha below
+    # rounding; it must say why (the penalty vanishes) and what to do.
     rng = np.random.default_rng(5)
     X = np.abs(rng.standard_normal((40, 5)))
-    y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0]) + 0.1 * rng.standard_normal(40)
-    est = RegularizedGDRegressor(penalty, alpha=alpha, positive=True, fit_intercept=False)
-    est.fit(sp.csr_matrix(X), y)
-    np.testing.assert_allclose(est.coef_, nnls(X, y)[0], rtol=1e-8, atol=1e-12)
+    y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    est = RegularizedGDRegressor(penalty, alpha=alpha, positive=True)
+    with pytest.raises(ValueError, match="needs dense X.*X.toarray"):
+        est.fit(sp.csr_matrix(X), y)
+    dense = est.fit(X, y)
+    np.testing.assert_allclose(
+        dense.coef_, nnls(X - X.mean(axis=0), y - y.mean())[0], rtol=1e-8, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("scale", [1e-40, 1e-160, 1e-300])

@@ -139,10 +139,17 @@ def enet_path_on_design(
                 alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
             )
             if positive and design.csc is not None and not (l1_reg or l2_reg):
-                # Sparse non-negative least squares: the coordinate solver,
-                # with a ridge at rounding level (it cannot move the solution)
-                # so that its duality gap exists.
-                l2_reg = _ROUNDING_FLOOR * np.finfo(np.float64).eps * largest_column**2
+                # No duality gap bounds a sparse non-negative least-squares
+                # fit (with a ridge at rounding level the gap of an
+                # interpolating fit never closes), and the exact NNLS solver
+                # is dense.
+                raise ValueError(
+                    "positive=True without a penalty the data can resolve "
+                    f"(penalty=None, or alpha={alpha!r} below the rounding of "
+                    "the data's scale) needs dense X: non-negative least "
+                    "squares is solved exactly on dense data only. Pass "
+                    "X.toarray(), or a larger alpha."
+                )
             if y_norm2 == 0.0:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"

@@ -83,8 +83,9 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         and features).
     positive : bool, default=False
         When True, constrain the coefficients to be non-negative. Without a
-        penalty, dense data is solved exactly (active-set NNLS) and sparse
-        data by the coordinate solver with a ridge at rounding level.
+        penalty (or with an alpha below rounding) this is non-negative least
+        squares, solved exactly (active-set NNLS) on dense data; sparse data
+        then raises a ValueError.
     verbose : int, default=0
         Print a line per target when positive.
 

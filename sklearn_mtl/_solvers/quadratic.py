@@ -19,8 +19,8 @@ directly, by the singular value decomposition of the design (LAPACK's
 minimum-norm solution; sparse data by LSQR, whose stopping test bounds the
 normal-equation residual ``||A.T r|| / (||A|| ||r||)``. With ``positive``,
 dense data goes to the active-set NNLS solver (exact); sparse data never
-comes here (:func:`~sklearn_mtl._linear._path.enet_path_on_design` gives it to
-the coordinate solver with a ridge at rounding level).
+comes here (:func:`~sklearn_mtl._linear._path.enet_path_on_design` refuses
+it: no stopping measure would bound its suboptimality).
 """
 
 import numpy as np
