@@ -20,9 +20,10 @@ from sklearn.utils.validation import (
 from .._datafits.squared import eigen_form, gram_form, row_form, statistics_form
 from .._design import make_design, power_of_two
 from .._penalties import enet_prox, factor_penalty_value, factor_stationarity
+from .._solvers._stall import ROUNDING_ULPS, StallWatch
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
-from .._solvers.lbfgs import _ROUNDING_ULPS, _STALL_ITERATIONS, lbfgs
+from .._solvers.lbfgs import _STALL_ITERATIONS, lbfgs
 from .._validation import as_float_targets, rescaled_sample_weight
 from ._base import (
     BaseSharedRep,
@@ -178,8 +179,9 @@ def _accelerated_em(form, U0, alpha2, max_iter, tol, verbose):
         return U, V, 0, current, "non-finite"
     history = []  # (U_i, EM step from U_i)
     n_iter, status = 0, "max_iter"
-    best, reference, since_best = current, objective, 0
-    slack = _ROUNDING_ULPS * np.finfo(np.float64).eps
+    watch = StallWatch(_STALL_ITERATIONS)
+    watch.stalled(current, objective)
+    slack = ROUNDING_ULPS * np.finfo(np.float64).eps
     for it in range(max_iter):
         if current <= tol:
             status = "converged"
@@ -212,13 +214,9 @@ def _accelerated_em(form, U0, alpha2, max_iter, tol, verbose):
                 f"iteration {n_iter} ({kind}): objective {objective:.12e}, "
                 f"relative stationarity {current:.3e}"
             )
-        if current < best or reference - objective > slack * abs(reference):
-            best, reference, since_best = min(best, current), objective, 0
-        else:
-            since_best += 1
-            if since_best >= _STALL_ITERATIONS and current > tol:
-                status = "stalled"
-                break
+        if watch.stalled(current, objective) and current > tol:
+            status = "stalled"
+            break
     else:
         if current <= tol:
             status = "converged"

@@ -13,14 +13,14 @@ iterations, each with a bounded number of evaluations.
 import numpy as np
 
 from .._penalties import factor_pseudo_gradient
+from ._stall import ROUNDING_ULPS, StallWatch
 
 _MEMORY = 10
 _LINE_SEARCH_STEPS = 20
 _ARMIJO = 1e-4
-# A fallback step may raise the objective by this many ulps (rounding), and
+# A fallback step may raise the objective by ROUNDING_ULPS (rounding), and
 # the run is stalled when for this many iterations neither the measure
 # reached a new best nor the objective fell by more than that.
-_ROUNDING_ULPS = 64
 _STALL_ITERATIONS = 20
 
 
@@ -119,7 +119,8 @@ def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
         return x, extra, 0, current, "non-finite"
     n_iter = 0
     status = "max_iter"
-    best, reference, since_best = current, objective, 0
+    watch = StallWatch(_STALL_ITERATIONS)
+    watch.stalled(current, objective)
     for it in range(max_iter):
         if current <= tol:
             status = "converged"
@@ -163,7 +164,7 @@ def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
             objective_new = total(x_new, value_new)
             s_hist.clear()
             y_hist.clear()
-            slack = _ROUNDING_ULPS * np.finfo(np.float64).eps * abs(objective)
+            slack = ROUNDING_ULPS * np.finfo(np.float64).eps * abs(objective)
             if not objective_new <= objective + slack:
                 status = "stalled" if np.isfinite(objective_new) else "non-finite"
                 break
@@ -192,16 +193,9 @@ def _lbfgs(x0, evaluate, max_iter, measure, tol, l1, mask, total, pseudo,
                 f"iteration {n_iter} ({kind}): objective {objective:.12e}, "
                 f"{measure_name} {current:.3e}"
             )
-        progress = reference - objective > _ROUNDING_ULPS * np.finfo(
-            np.float64
-        ).eps * abs(reference)
-        if current < best or progress:
-            best, reference, since_best = min(best, current), objective, 0
-        else:
-            since_best += 1
-            if since_best >= _STALL_ITERATIONS and current > tol:
-                status = "stalled"
-                break
+        if watch.stalled(current, objective) and current > tol:
+            status = "stalled"
+            break
     else:
         if current <= tol:
             status = "converged"

@@ -30,6 +30,7 @@ import scipy.sparse.linalg
 
 from .._design import design_gram, design_kernel, design_matvec, design_rmatvec
 from .._penalties import enet_duality_gap
+from ._stall import StallWatch
 from .cg import conjugate_gradient
 
 # CG iterations without a new best gap before rounding is declared the limit.
@@ -42,7 +43,7 @@ def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
     """Ridge from ``w``; returns ``(w, gap, n_iter, status)`` (gap n-scaled)."""
     b = design_rmatvec(design, y)
     y_norm2 = float(y @ y)
-    best = [np.inf, 0]
+    watch = StallWatch(_STALL_ITERATIONS)
 
     def matvec(v):
         return design_rmatvec(design, design_matvec(design, v)) + l2_reg * v
@@ -58,13 +59,7 @@ def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
             gap = exact_gap(w)
             if gap <= tol:
                 return "converged"
-        if gap < best[0]:
-            best[:] = gap, 0
-        else:
-            best[1] += 1
-            if best[1] >= _STALL_ITERATIONS:
-                return "stalled"
-        return None
+        return "stalled" if watch.stalled(gap) else None
 
     def exact_gap(w):
         r = y - design_matvec(design, w)

@@ -29,6 +29,7 @@ from .._kernels._coordinate_descent import (
     cd_epochs_sparse,
 )
 from .._penalties import enet_duality_gap
+from ._stall import StallWatch
 
 # Smallest working set, and at least this fraction of the features: early
 # rounds cost a full pass each, so a first working set that is cheap next to
@@ -101,7 +102,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     # exact solve on it is tried once (it often ends the run at once).
     previous = np.flatnonzero(w)
     tried = None
-    best_gap, rounds_without_progress = np.inf, 0
+    watch = StallWatch(_STALL_ROUNDS, min_decrease=_PROGRESS)
     gap = np.inf
     # Every round spends an epoch, except a confirmation on the exact residual
     # or a kept support solve, which cannot repeat without one: bounded.
@@ -114,12 +115,8 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         last_finite[:] = w
         # A gap that stops falling while the coefficients still move by
         # rounding is at the limit of floating point: stop, and say so.
-        if gap < (1.0 - _PROGRESS) * best_gap:
-            best_gap, rounds_without_progress = gap, 0
-        else:
-            rounds_without_progress += 1
-            if rounds_without_progress >= _STALL_ROUNDS and gap > tol:
-                return gap, n_epochs, "stalled"
+        if watch.stalled(gap) and gap > tol:
+            return gap, n_epochs, "stalled"
         if gap <= tol:
             if exact or not state.drifts:
                 # Near the optimum the gaps are rounding noise: the exact
