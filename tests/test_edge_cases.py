@@ -395,3 +395,14 @@ def test_multitask_classifier_on_tiny_features_predicts_base_rates(scale):
         # Constant, near the task's rate (intercepts shrink toward a shared one).
         np.testing.assert_allclose(proba[:, 1], proba[0, 1], rtol=1e-12)
         assert proba[0, 1] == pytest.approx(Y[:, t].mean(), rel=1e-2)
+
+
+def test_predict_near_the_largest_float_does_not_overflow_midway():
+    # The sum of the products overflowed (inf) although the prediction is
+    # representable.
+    X = np.array([[1.5e308, 1.5e308, -1.5e308], [1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
+    est = RegularizedGDRegressor(None).fit(X / 2.0**1000, [0.0, 1.0, 2.0])
+    est.coef_ = np.ones(3)
+    est.intercept_ = 0.5
+    np.testing.assert_allclose(est.predict(X), [1.5e308, 6.5, 1.5])
+    np.testing.assert_allclose(est.predict(sp.csr_matrix(X)), [1.5e308, 6.5, 1.5])

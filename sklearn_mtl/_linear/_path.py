@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_scalar
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
 from .._design import design_gram, design_rmatvec, linear_design, power_of_two
@@ -226,6 +228,26 @@ def intercepts(y_mean, coefs, x_mean):
             "Center or scale X and y."
         )
     return intercept
+
+
+def linear_predict(X, coef, intercept):
+    """``X @ coef.T + intercept``, without overflow in the partial sums.
+
+    Near the largest float, the sum of the products can overflow although
+    the prediction is representable: it is then recomputed in units of
+    powers of two. A prediction beyond float64's range stays infinite.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = safe_sparse_dot(X, coef.T, dense_output=True) + intercept
+    if np.all(np.isfinite(out)):
+        return out
+    x_unit = power_of_two(abs(X).max() if sp.issparse(X) else np.abs(X).max())
+    unit = power_of_two(max(np.abs(coef).max(initial=0.0), np.abs(intercept).max()))
+    coef64 = np.asarray(coef, dtype=np.float64) / unit
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = safe_sparse_dot(X / x_unit, coef64.T, dense_output=True)
+        scaled = product * x_unit + np.asarray(intercept, dtype=np.float64) / unit
+        return (scaled * unit).astype(out.dtype, copy=False)
 
 
 def convergence_message(result, what="Objective"):

@@ -7,7 +7,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._design import linear_design
@@ -16,6 +15,7 @@ from ._path import (
     enet_path_on_design,
     intercepts,
     l1_ratio_of,
+    linear_predict,
 )
 
 
@@ -279,7 +279,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             reset=False,
         )
-        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return linear_predict(X, self.coef_, self.intercept_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
