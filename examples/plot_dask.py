@@ -29,7 +29,7 @@ from distributed import Client, LocalCluster
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_mtl import MultiTaskSharedRepRegressor, RegularizedGDRegressor
-from sklearn_mtl._dask import WarmKernels
+from sklearn_mtl.dask import WarmKernels
 from sklearn_mtl.datasets import make_low_rank_tasks
 
 cluster = LocalCluster(

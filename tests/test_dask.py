@@ -5,7 +5,10 @@ Everything runs on one ``LocalCluster`` of two single-threaded worker
 processes (module-scoped). Needs the ``dask`` extra; skipped without it.
 """
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +26,7 @@ from sklearn_mtl import (  # noqa: E402
     RegularizedGDRegressor,
     RegularizedGDRegressorCV,
 )
-from sklearn_mtl._dask import WarmKernels, kernel_compilations  # noqa: E402
+from sklearn_mtl.dask import WarmKernels, kernel_compilations  # noqa: E402
 
 CHUNK = 300  # rows per block: several blocks per array
 
@@ -191,6 +194,33 @@ def test_regularized_out_of_core_equals_in_memory(client, dtype):
         np.testing.assert_allclose(dask_fit.coef_, memory.coef_, rtol=1e-5, atol=1e-6)
 
 
+def test_float32_intercept_comes_from_float64_coefficients(client):
+    """With float32 ``X`` the intercept is computed from the float64
+    coefficients, before ``coef_`` is rounded to float32 (as in memory): the
+    fit on the same values as float64 gives the same intercept, to the bit.
+    Large column means make a rounded ``coef_`` visible in the intercept."""
+    X, Y, sw = _data(n_tasks=3, seed=8)
+    X32 = (X + 1000.0).astype(np.float32)
+    X64 = X32.astype(np.float64)  # the same values
+    for model, y, objective, params in (
+        (RegularizedGDRegressor, Y[:, 0], _enet_objective,
+         dict(penalty="l2", alpha=0.05)),
+        (MultiTaskSharedRepRegressor, Y, _shared_objective, dict(alpha=0.05)),
+    ):
+        fit32 = model(tol=1e-8, **params).fit(_dask(X32), _dask(y), _dask(sw))
+        fit64 = model(tol=1e-8, **params).fit(_dask(X64), _dask(y), _dask(sw))
+        assert fit32.coef_.dtype == np.float32
+        np.testing.assert_array_equal(fit32.coef_, fit64.coef_.astype(np.float32))
+        # A float for one 1-D target, else in X's dtype.
+        intercept_dtype = np.asarray(fit32.intercept_).dtype
+        np.testing.assert_array_equal(
+            fit32.intercept_, np.asarray(fit64.intercept_).astype(intercept_dtype)
+        )
+        memory = model(tol=1e-8, **params).fit(X32, y, sw)
+        args = (X32, y, sw, 0.05, 0.0)
+        assert objective(fit32, *args) == pytest.approx(objective(memory, *args), rel=1e-8)
+
+
 def test_regularized_out_of_core_several_targets_and_large_means(client):
     X, Y, sw = _data(n_tasks=3)
     X[:, 2] += 1e6  # a timestamp-like column: the Chan merge loses nothing
@@ -271,7 +301,11 @@ def test_classifier_out_of_core_equals_in_memory(client, dtype):
     )
     expected = _classifier_objective(memory, X, labels, sw, 0.1)
     got = _classifier_objective(dask_fit, X, labels, sw, 0.1)
-    assert got == pytest.approx(expected, rel=1e-8)
+    # float32: coef_, components_ and the heads are each rounded to float32,
+    # which moves the objective (loss from coef_, penalty from the factors)
+    # by about float32's epsilon times the penalty, in either fit.
+    rel = 1e-8 if dtype == np.float64 else float(np.finfo(np.float32).eps)
+    assert got == pytest.approx(expected, rel=rel)
     predicted = dask_fit.predict(_dask(X))
     assert isinstance(predicted, da.Array)
     np.testing.assert_array_equal(predicted.compute(), dask_fit.predict(X))
@@ -308,6 +342,27 @@ def test_distributed_statistics_equal_the_package_statistics(client, missing):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-11 * np.abs(b).max())
 
 
+@pytest.mark.parametrize("missing", [False, True])
+def test_blocks_of_zero_weight_add_nothing(client, missing):
+    """Whole blocks of weight zero: the fit on the rows of positive weight."""
+    X, Y, sw = _data(n_tasks=3, seed=10)
+    if missing:
+        Y[np.random.RandomState(11).rand(*Y.shape) < 0.25] = np.nan
+    sw[: 2 * CHUNK] = 0.0
+    keep = sw > 0
+    cases = [(MultiTaskSharedRepRegressor, Y, _shared_objective)]
+    if not missing:
+        cases.append((RegularizedGDRegressor, Y[:, 0], _enet_objective))
+    for model, y, objective in cases:
+        for params in (dict(alpha=0.05), dict(alpha=0.05, l1_ratio=0.5)):
+            dask_fit = model(tol=1e-8, **params).fit(_dask(X), _dask(y), _dask(sw))
+            memory = model(tol=1e-8, **params).fit(X[keep], y[keep], sw[keep])
+            args = (X[keep], y[keep], sw[keep], 0.05, params.get("l1_ratio", 0.0))
+            assert objective(dask_fit, *args) == pytest.approx(
+                objective(memory, *args), rel=1e-8
+            )
+
+
 # ------------------------------------------------------------- lazy outputs
 
 
@@ -331,15 +386,52 @@ def test_predict_transform_score_are_lazy_and_equal(client):
     )
 
 
+def _refuse(self, *args, **kwargs):
+    raise AssertionError("a dask array was converted to numpy on the client")
+
+
+def _scored_models():
+    X, Y, sw = _data(n_tasks=3, seed=9)
+    labels = (Y > np.median(Y, axis=0)).astype(float)
+    labels[::9, 2] = np.nan
+    models = (
+        (RegularizedGDRegressor("l1", alpha=0.05).fit(X, Y[:, 0]), Y[:, 0]),
+        (MultiTaskSharedRepRegressor(alpha=0.05).fit(X, Y), Y),
+        (MultiTaskSharedRepClassifier(alpha=0.05).fit(X, labels), labels),
+    )
+    return X, sw, models
+
+
+def test_score_reduces_over_the_blocks(client, monkeypatch):
+    """``score`` on dask inputs sums per block on the workers: neither ``y``
+    nor the predictions are gathered on the client. (RegularizedGDRegressor's
+    own ``score`` is scikit-learn's, see the next test: its one-pass score is
+    ``sklearn_mtl._dask.score``.)"""
+    from sklearn_mtl import _dask as dask_impl
+
+    X, sw, models = _scored_models()
+    expected = [model.score(X, y, sw) for model, y in models]
+    monkeypatch.setattr(da.Array, "__array__", _refuse)
+    (linear, y_linear), *multi_task = models
+    got = [dask_impl.score(linear, _dask(X), _dask(y_linear), _dask(sw))]
+    got += [model.score(_dask(X), _dask(y), _dask(sw)) for model, y in multi_task]
+    for value, want in zip(got, expected):
+        assert isinstance(value, float)
+        assert value == pytest.approx(want, abs=1e-12)
+
+
+def test_regularized_score_reduces_over_the_blocks(client, monkeypatch):
+    X, sw, ((linear, y), *_) = _scored_models()
+    expected = linear.score(X, y, sw)
+    monkeypatch.setattr(da.Array, "__array__", _refuse)
+    assert linear.score(_dask(X), _dask(y), _dask(sw)) == pytest.approx(expected, abs=1e-12)
+
+
 def test_fit_never_gathers_the_data(client, monkeypatch):
     """No ``np.asarray`` of a dask array during fit: the data stay on the workers."""
-
-    def refuse(self, *args, **kwargs):
-        raise AssertionError("a dask array was converted to numpy on the client")
-
     X, Y, sw = _data(n_tasks=3)
     Xd, Yd, swd = _dask(X), _dask(Y), _dask(sw)
-    monkeypatch.setattr(da.Array, "__array__", refuse)
+    monkeypatch.setattr(da.Array, "__array__", _refuse)
     RegularizedGDRegressor("l1", alpha=0.05).fit(Xd, Yd[:, 0], swd)
     MultiTaskSharedRepRegressor(alpha=0.05).fit(Xd, Yd, swd)
     model = MultiTaskSharedRepRegressor(alpha=0.05).fit(Xd, Yd, swd)
@@ -383,3 +475,40 @@ def test_invalid_dask_input_raises_the_in_memory_errors(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(_dask(X), _dask(y))  # no stray warning on valid data
+
+
+# ------------------------------------------------------------ public module
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_public_module_needs_the_extra():
+    """``import sklearn_mtl`` never imports Dask; ``import sklearn_mtl.dask``
+    without the extra says how to install it."""
+    code = (
+        "import sys\n"
+        "class NoDask:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('dask', 'distributed'):\n"
+        "            raise ImportError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoDask())\n"
+        "import sklearn_mtl\n"
+        "from sklearn_mtl import MultiTaskSharedRepClassifier, RegularizedGDRegressor\n"
+        "try:\n"
+        "    import sklearn_mtl.dask\n"
+        "except ImportError as exc:\n"
+        "    assert 'pip install \"sklearn_mtl[dask]\"' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('sklearn_mtl.dask imported without dask')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_module_is_in_the_api_reference():
+    import sklearn_mtl.dask
+
+    text = (ROOT / "docs" / "api.rst").read_text()
+    section = text.split(".. currentmodule:: sklearn_mtl.dask", 1)[1]
+    section = section.split(".. currentmodule::", 1)[0]
+    listed = {line.strip() for line in section.splitlines() if line.startswith("   ")}
+    assert set(sklearn_mtl.dask.__all__) <= listed

@@ -1,24 +1,13 @@
-"""Scaling out with Dask: out-of-core fits and distributed searches.
-
-Public helpers (see the user guide, "Scaling out with Dask"):
-
-- :class:`WarmKernels`: a ``distributed`` worker plugin that loads (or
-  compiles, once) the package's Numba kernels when a worker starts, so that
-  no task of a search pays for them;
-- :func:`warm_kernels`: the same in the current process;
-- :func:`kernel_compilations`: which kernels this process compiled or loaded
-  from the on-disk cache, per signature (``client.run(kernel_compilations)``
-  asks every worker).
+"""Out-of-core fits and lazy outputs on Dask collections.
 
 The estimators delegate here when ``fit``, ``predict``, ``transform`` or
 ``score`` receives a Dask collection (:func:`fit`, :func:`predict`,
-:func:`transform`, :func:`score`); the data then stay on the workers.
+:func:`transform`, :func:`score`); the data then stay on the workers. The
+public tools that prepare the workers are in :mod:`sklearn_mtl.dask`.
 
 Nothing in this package imports Dask before it is needed: the core estimators
 work without the ``dask`` extra.
 """
-
-__all__ = ["WarmKernels", "kernel_compilations", "warm_kernels"]
 
 
 def _kind(estimator):
@@ -75,45 +64,3 @@ def score(estimator, X, y, sample_weight=None):
     from ._predict import score as _score
 
     return _score(estimator, X, y, sample_weight)
-
-
-def warm_kernels():
-    """Load or compile the package's Numba kernels in this process.
-
-    Runs a few tiny fits that use every kernel with the dtypes and layouts
-    the estimators pass them (float32 and float64, dense and sparse). A
-    kernel found in Numba's on-disk cache is loaded, not compiled. Returns
-    :func:`kernel_compilations` afterwards.
-    """
-    from ._warm import warm_kernels as _warm
-
-    return _warm()
-
-
-def kernel_compilations():
-    """The kernels this process compiled or loaded, per signature.
-
-    Returns
-    -------
-    counts : dict
-        ``{kernel name: {signature: {"compiled": int, "loaded": int}}}`` for
-        every Numba kernel of the package that has been imported: how many
-        times each signature was compiled (a miss of the on-disk cache) and
-        loaded from the cache. Gather it from every worker with
-        ``client.run(kernel_compilations)``.
-    """
-    from ._warm import kernel_compilations as _counts
-
-    return _counts()
-
-
-def __getattr__(name):
-    if name == "WarmKernels":
-        from ._plugin import WarmKernels
-
-        return WarmKernels
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | {"WarmKernels"})

@@ -229,7 +229,6 @@ def prepare(estimator, X, Y, S, single_task):
     block = dataclasses.replace(block, mean=mean_user / x_scale, x_scale=x_scale)
     # The observed labels summed per (task, label), for the frequencies.
     label_rows = Bunch(
-        offsets=offsets, n_columns=int(offsets[-1]), fit_intercept=fit_intercept,
         tasks=task_of_row, labels=enc,
         weights=label_weight[rows, task_of_row] * c[task_of_row] / n_samples,
     )
@@ -340,10 +339,15 @@ class BlockCrossEntropy(CrossEntropyHeads):
 
     def __init__(self, data, problem, n_components, alpha2, fit_intercept,
                  shrinkage):
-        none = np.empty(0, dtype=np.int64)
+        # The rows stay on the workers: the observations known here are one
+        # per (task, label) with its total weight, which is all that the
+        # label frequencies (_frequency_intercepts) read.
+        labels = problem.label_rows
         super().__init__(
-            problem.design, (none, none, none, np.empty(0)), problem.offsets,
-            n_components, alpha2, fit_intercept, problem.groups, shrinkage,
+            problem.design,
+            (np.empty(0, dtype=np.int64), labels.tasks, labels.labels, labels.weights),
+            problem.offsets, n_components, alpha2, fit_intercept, problem.groups,
+            shrinkage,
         )
         self.data = data
         self.block = problem.block
@@ -390,14 +394,18 @@ class BlockCrossEntropy(CrossEntropyHeads):
 
 
 def _initial_point(estimator, objective, problem, rng):
-    """The in-memory ``_initial_point``, its two data products as passes."""
+    """``MultiTaskSharedRepClassifier._initial_point`` with its curvature, a
+    product with every row of ``X``, as a pass (:meth:`BlockCrossEntropy.
+    curvature`); keep the two in step."""
     if getattr(estimator, "warm_start", False) and hasattr(estimator, "components_"):
-        return estimator._warm_start_point(objective, problem, rng)
+        x0 = estimator._warm_start_point(objective, problem, rng)
+        if x0 is not None:  # else every component died: start afresh
+            return x0
     classes = problem.classes
     n_features, k = objective.n_features, objective.n_components
     n_columns = objective.n_columns
     offsets = objective.offsets
-    b = _frequency_intercepts(problem.label_rows, classes)
+    b = _frequency_intercepts(objective, classes)
     grad, _ = objective.loss_gradient_at(b)
     P, s, Qt = np.linalg.svd(grad, full_matrices=False)
     r = min(k, s.shape[0])
@@ -409,7 +417,8 @@ def _initial_point(estimator, objective, problem, rng):
         P, s, Qt = P[:, :r], s[:r], Qt[:r]
         task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
         curvature = objective.curvature(P, s[:, None] * Qt, task_of_column)
-        step = np.sum(s**2) / curvature if curvature > 0 else 1.0
+        gain = max(np.sum(s**2) - objective.alpha2 * np.sum(s), 0.0)
+        step = gain / curvature if curvature > 0 else 1.0
         if not np.isfinite(step):
             step = 1.0
         root = np.sqrt(step * s)
@@ -427,7 +436,8 @@ def _initial_point(estimator, objective, problem, rng):
 
 
 def _solve(estimator, objective, x0, problem, alpha):
-    """The estimator's solver, with the Newton polish only where L-BFGS stalls.
+    """The estimator's solver (``_solve_lbfgs``, kept in step), with the
+    Newton polish only where L-BFGS stalls.
 
     In memory, small problems are also polished to ``1e-6 * tol`` after a
     converged L-BFGS run, for a few Hessian products; out of core each
@@ -448,7 +458,8 @@ def _solve(estimator, objective, x0, problem, alpha):
     x, _, n_iter, value, status = lbfgs(
         x0, evaluate, max_iter=estimator.max_iter, measure=measure,
         tol=estimator.tol, l1=alpha1, l1_mask=objective.u_mask,
-        verbose=estimator.verbose, measure_name="largest gradient entry",
+        curvature=objective.alpha2, verbose=estimator.verbose,
+        measure_name="largest gradient entry",
     )
     n_iter = max(n_iter, 1)
     budget = min(_NEWTON_STEPS, estimator.max_iter - n_iter)

@@ -30,6 +30,7 @@ from .._linear._path import (
     PathResult,
     convergence_message,
     gap_tolerances,
+    intercepts,
     internal_penalties,
     l1_ratio_of,
 )
@@ -243,7 +244,8 @@ def fit_regularized(estimator, X, y, sample_weight=None):
         # Shown at the caller of fit: fit_regularized, _dask.fit, fit, its wrapper.
         warnings.warn(message, ConvergenceWarning, stacklevel=5)
     coef = result.coefs[:, :, 0]
-    intercept = problem.y_mean - coef @ problem.x_mean
+    # From the float64 coefficients, before they take X's dtype (as in memory).
+    intercept = intercepts(problem.y_mean, coef, problem.x_mean)
     if estimator.verbose:
         for k in range(coef.shape[0]):
             print(

@@ -2,8 +2,8 @@
 
 Every block of rows is cut into sub-blocks, each summarised by its weighted
 means and centred second moments, :class:`~sklearn_mtl._datafits._statistics.
-TaskStatistics` (:func:`block_statistics`: the package's definition, with
-products shaped for BLAS), and merged by Chan, Golub and LeVeque's update
+TaskStatistics` (the in-memory fits' own ``_block_statistics``, on sub-blocks
+of the same size), and merged by Chan, Golub and LeVeque's update
 (:meth:`TaskStatistics.merge <sklearn_mtl._datafits._statistics.TaskStatistics.merge>`);
 the blocks' summaries are merged the same way across workers, in a fixed
 tree. The rows are read relative to a point near the column means (the mean
@@ -29,21 +29,14 @@ import dataclasses
 import numpy as np
 
 from .._datafits._statistics import (
-    _BLOCK_ROWS,
     TaskStatistics,
     _block_statistics,
     _merge_shapes,
+    block_rows,
     task_statistics,
 )
 from ._blocks import reduce_pass
 from ._input import check_finite_block, check_weight_block, import_dask
-
-# With tasks observed on fewer than this fraction of a sub-block's rows, the
-# per-task statistics gather each task's rows (the package's own
-# _block_statistics), in sub-blocks of _BLOCK_ROWS // n_tasks rows (at least
-# _MIN_SUB_BLOCK) that bound those copies; above it, they weight the full rows.
-_GATHER_BELOW = 0.5
-_MIN_SUB_BLOCK = 1024
 
 
 @dataclasses.dataclass
@@ -118,67 +111,6 @@ def weights_of_block(Sb, n_rows):
     return Sb[:, 0] / scale, scale
 
 
-def block_statistics(X, Y, s, center, overwrite=False):
-    """:class:`TaskStatistics` of one sub-block, as the package's
-    ``_block_statistics`` returns them, with products shaped for BLAS.
-
-    ``X`` is float64 (``n_b x p``), ``Y`` ``n_b x T`` with NaN where not
-    observed, ``s`` positive weights; ``overwrite``: ``X`` may be centred in
-    place (a copy the caller owns). Fully observed: one Gram matrix,
-    ``R.T @ R`` with ``R = sqrt(s) (X - m)`` (a symmetric rank-k update, half
-    the work of a general product). Tasks observed on most rows: per task
-    ``t``, the same product with weights ``s o_t`` over all the rows, centred
-    exactly on the task's own mean (no copy of its rows). Tasks observed on
-    few rows: the package's ``_block_statistics``, which gathers them.
-    """
-    observed = ~np.isnan(Y)
-    if not observed.all() and observed.mean() < _GATHER_BELOW:
-        return _block_statistics(X, Y, s, center)
-    if observed.all():
-        weight = s.sum()
-        x_mean = s @ X / weight if center else np.zeros(X.shape[1])
-        y_mean = s @ Y / weight if center else np.zeros(Y.shape[1])
-        Xc = np.subtract(X, x_mean, out=X if overwrite else None)
-        Yc = Y - y_mean
-        R = Xc if np.all(s == 1.0) else Xc * np.sqrt(s)[:, None]
-        return TaskStatistics(
-            weight=np.array([weight]),
-            x_mean=x_mean[None, :],
-            y_mean=y_mean,
-            xx=(R.T @ R)[None],
-            xy=(Xc.T @ (s[:, None] * Yc)).T,
-            yy=s @ Yc**2,
-        )
-    n_tasks, p = Y.shape[1], X.shape[1]
-    W = observed * s[:, None]
-    weight = W.sum(axis=0)
-    safe = np.where(weight > 0, weight, 1.0)
-    # Every task's rows relative to the block's mean (which brings large
-    # column means down), then each centred exactly on its own mean.
-    reference = s @ X / s.sum() if center else np.zeros(p)
-    Xc = np.subtract(X, reference, out=X if overwrite else None)
-    Y0 = np.where(observed, Y, 0.0)
-    x_offset = (W.T @ Xc) / safe[:, None] if center else np.zeros((n_tasks, p))
-    y_mean = np.einsum("it,it->t", W, Y0) / safe if center else np.zeros(n_tasks)
-    Yc = np.where(observed, Y0 - y_mean, 0.0)
-    xx = np.empty((n_tasks, p, p))
-    xy = np.empty((n_tasks, p))
-    D = np.empty_like(Xc)
-    for t in range(n_tasks):
-        np.subtract(Xc, x_offset[t], out=D)
-        xy[t] = D.T @ (W[:, t] * Yc[:, t])
-        D *= np.sqrt(W[:, t])[:, None]
-        xx[t] = D.T @ D
-    return TaskStatistics(
-        weight=weight,
-        x_mean=reference + x_offset,
-        y_mean=y_mean,
-        xx=xx,
-        xy=xy,
-        yy=np.einsum("it,it->t", W, Yc * Yc),
-    )
-
-
 def _columns_of(stats):
     """The column moments (see :func:`column_moments`) of shared statistics."""
     p = stats.x_mean.shape[1]
@@ -225,18 +157,15 @@ def statistics_block(Xb, Yb, Sb, params):
     )
     keep = s > 0
     if not keep.all():
-        # Rows of weight zero add nothing (and a sub-block of them would
-        # divide by its zero weight); they must be valid all the same.
+        # Rows of weight zero add nothing: dropped (a zero weight times the
+        # overflowing square of a huge value would be NaN); they must be
+        # valid all the same.
         check_finite_block(Xb[~keep], "X")
         check_finite_block(Yb[~keep], "y", allow_nan=params.allow_nan)
         Xb, Yb, s = Xb[keep], Yb[keep], s[keep]
     if scale == 0.0:
         return summary
-    n_tasks = Yb.shape[1]
-    step = _BLOCK_ROWS
-    if any_missing and observed.mean() < _GATHER_BELOW:
-        # block_statistics gathers each task's rows: bound those copies.
-        step = max(_MIN_SUB_BLOCK, _BLOCK_ROWS // max(n_tasks, 1))
+    step = block_rows(observed, Xb.shape[1])
     stats = columns = None
     for start in range(0, Xb.shape[0], step):
         rows = slice(start, start + step)
@@ -260,13 +189,13 @@ def statistics_block(Xb, Yb, Sb, params):
         if params.y_scale is not None:
             Ys = Ys * (1.0 / params.y_scale)
         # Per-task statistics do not hold the columns' moments: computed
-        # first (block_statistics may centre Xs in place).
+        # first (_block_statistics may centre Xs in place).
         sub_columns = None
         if np.isnan(Ys).any():
             with np.errstate(invalid="ignore", over="ignore"):
                 sub_columns = column_moments(Xs, ss, params.center)
         with np.errstate(invalid="ignore", over="ignore"):  # checked below
-            sub = block_statistics(Xs, Ys, ss, params.center, overwrite=owned)
+            sub = _block_statistics(Xs, Ys, ss, params.center, overwrite=owned)
         if not _finite(sub):
             # NaN or infinity in the data (the in-memory error), or finite
             # values whose squares overflow (rescaled by the caller).

@@ -40,7 +40,7 @@ def _dispatchers():
 
 
 def kernel_compilations():
-    """See :func:`sklearn_mtl._dask.kernel_compilations`."""
+    """See :func:`sklearn_mtl.dask.kernel_compilations`."""
     counts = {}
     for name, dispatcher in _dispatchers():
         stats = dispatcher.stats
@@ -81,7 +81,7 @@ def use_cache_dir(path):
 
 
 def warm_kernels():
-    """See :func:`sklearn_mtl._dask.warm_kernels`."""
+    """See :func:`sklearn_mtl.dask.warm_kernels`."""
     import scipy.sparse as sp
 
     from .. import (
