@@ -7,8 +7,15 @@ import os
 # on, which must be decided before SciPy is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
+import importlib.util  # noqa: E402
+
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+# The doctests of the optional Dask module need its extra.
+collect_ignore = (
+    [] if importlib.util.find_spec("distributed") else ["sklearn_mtl/dask.py"]
+)
 
 
 @pytest.fixture(autouse=True, scope="session")

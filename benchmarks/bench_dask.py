@@ -197,7 +197,7 @@ def run(args):
     import distributed
 
     from sklearn_mtl import MultiTaskSharedRepRegressor, RegularizedGDRegressor
-    from sklearn_mtl._dask import WarmKernels, warm_kernels
+    from sklearn_mtl.dask import WarmKernels, warm_kernels
 
     n, p = int(args.rows), args.features
     chunk = min(int(args.chunk_rows), n)

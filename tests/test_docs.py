@@ -19,7 +19,16 @@ def _public_names():
     names = [f"sklearn_mtl.{n}" for n in sklearn_mtl.__all__ if not n.startswith("_")]
     names += [f"sklearn_mtl.datasets.{n}" for n in sklearn_mtl.datasets.__all__]
     names += [f"sklearn_mtl.metrics.{n}" for n in sklearn_mtl.metrics.__all__]
+    try:  # the optional extra: its names are listed whether it is installed or not
+        import sklearn_mtl.dask as dask_module
+
+        names += [f"sklearn_mtl.dask.{n}" for n in dask_module.__all__]
+    except ImportError:
+        names += [f"sklearn_mtl.dask.{n}" for n in _DASK_NAMES]
     return names
+
+
+_DASK_NAMES = ["WarmKernels", "warm_kernels", "kernel_compilations"]
 
 
 def _api_entries():

@@ -281,6 +281,32 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         )
         return linear_predict(X, self.coef_, self.intercept_)
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination :math:`R^2` of the prediction.
+
+        As :meth:`sklearn.base.RegressorMixin.score`; on dask arrays it is
+        computed in one pass of per-block sums, without gathering ``y`` or the
+        predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            :math:`R^2` of ``self.predict(X)`` against ``y``.
+        """
+        if type(X).__module__.startswith("dask."):  # one pass over the blocks
+            from .. import _dask
+            return _dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
