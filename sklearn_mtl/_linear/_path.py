@@ -50,6 +50,7 @@ class PathResult:
     n_iters: np.ndarray
     statuses: list
     tolerances: np.ndarray
+    measure: str = "duality gap"  # or LSQR's relative residual (no penalty)
 
 
 def l1_ratio_of(penalty, l1_ratio):
@@ -123,6 +124,7 @@ def enet_path_on_design(
         gram = design_gram(design)
     x_scale = design.x_scale
     largest_column = np.sqrt(design.sq_norms.max(initial=0.0))
+    any_relative = False
     for k in range(n_targets):
         y = targets.Y[:, k]
         y_scale = targets.y_scale[k]
@@ -176,6 +178,7 @@ def enet_path_on_design(
                     design, y, positive, max_iter, tol
                 )
             relative = not (l1_reg or l2_reg)  # LSQR's measure, not a gap
+            any_relative = any_relative or relative
             if relative:
                 required = tol
             if status in ("max_iter", "stalled") and gap <= required:
@@ -194,7 +197,8 @@ def enet_path_on_design(
             )
             n_iters[k, i] = n_iter
             statuses.append(status)
-    return PathResult(coefs, gaps, n_iters, statuses, tolerances)
+    measure = "relative residual (LSQR)" if any_relative else "duality gap"
+    return PathResult(coefs, gaps, n_iters, statuses, tolerances, measure)
 
 
 def _user_gap(gap, y_scale, n_samples):
@@ -269,12 +273,12 @@ def convergence_message(result, what="Objective"):
     if status == "max_iter":
         return (
             f"{what} did not converge. You might want to increase the number of "
-            f"iterations{where}: the duality gap {gap:.3e} is above the tolerance "
+            f"iterations{where}: the {result.measure} {gap:.3e} is above the tolerance "
             f"{tol:.3e} after max_iter={int(result.n_iters.ravel()[i])} iterations."
         )
     if status == "stalled":
         return (
-            f"{what} did not converge{where}: the duality gap stopped falling at "
+            f"{what} did not converge{where}: the {result.measure} stopped falling at "
             f"{gap:.3e}, above the tolerance {tol:.3e}: rounding error limits the "
             "accuracy here, and more iterations will not help. Loosen tol, or "
             "scale the features (e.g. StandardScaler)."

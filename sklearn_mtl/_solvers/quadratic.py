@@ -144,9 +144,11 @@ def least_squares(design, y, positive, max_iter, tol):
     result = scipy.sparse.linalg.lsqr(
         operator, y, atol=rtol, btol=rtol, conlim=0.0, iter_lim=max_iter
     )
-    w, istop, n_iter, anorm = result[0], result[1], result[2], result[5]
-    # LSQR's residuals are updated by recurrences that drift from the truth
-    # on ill-conditioned problems: the measure is taken on the exact ones.
+    w, istop, n_iter = result[0], result[1], result[2]
+    # LSQR's residuals and its estimate of ||A||_F come from recurrences that
+    # drift on ill-conditioned problems (the estimate grows past ||A||_F as
+    # its vectors lose orthogonality): the measure is taken on exact ones.
+    anorm = float(np.sqrt(design.sq_norms.sum()))
     r = y - design_matvec(design, w)
     rnorm = float(np.linalg.norm(r))
     arnorm = float(np.linalg.norm(design_rmatvec(design, r)))
