@@ -318,6 +318,38 @@ def test_classifier_out_of_core_equals_in_memory(client, dtype):
         assert got == pytest.approx(dask_fit.score(X, labels, weights), abs=1e-12)
 
 
+def test_classifier_initial_point_out_of_core_equals_in_memory(client):
+    """The core ``_initial_point`` on the dask objective (its gradient at
+    W = 0 and its curvature, a pass each) gives the in-memory start."""
+    from sklearn_mtl._dask._classifier import BlockCrossEntropy, prepare
+    from sklearn_mtl._dask._input import check_sample_weight, check_targets, check_X
+
+    X, Y, sw = _data(n=600, p=5, n_tasks=2, seed=5)
+    labels = (Y > np.median(Y, axis=0)).astype(float)
+    labels[:, 1] += Y[:, 1] > np.quantile(Y[:, 1], 0.8)  # a three-class task
+    labels[np.random.RandomState(6).rand(*labels.shape) < 0.2] = np.nan
+    model = MultiTaskSharedRepClassifier(n_components=2, alpha=0.1)
+    problem = model._prepare(X, labels, sw, single_task=False)
+    objective = model._objective(problem, 2, model.alpha)
+    dX = check_X(model, _dask(X), reset=True)
+    dY, _ = check_targets(_dask(labels), dX, numeric=False)
+    dS = check_sample_weight(_dask(sw), dX)
+    block_problem = prepare(model, dX, dY, dS, single_task=False)
+    block_objective = BlockCrossEntropy(
+        (dX, dY, dS), block_problem, 2, model._penalties(block_problem, 0.1)[1],
+        model.fit_intercept, model.intercept_shrinkage,
+    )
+    rng = np.random.RandomState(7)
+    P, sQt = rng.standard_normal((5, 2)), rng.standard_normal((2, 4))
+    task_of_column = np.array([0, 1, 1, 1])
+    assert block_objective.curvature(P, sQt, task_of_column) == pytest.approx(
+        objective.curvature(P, sQt, task_of_column), rel=1e-10
+    )
+    x0 = model._initial_point(objective, problem, np.random.RandomState(0))
+    got = model._initial_point(block_objective, block_problem, np.random.RandomState(0))
+    np.testing.assert_allclose(got, x0, rtol=1e-8, atol=1e-12)
+
+
 @pytest.mark.parametrize("missing", [0.0, 0.2, 0.9])
 def test_distributed_statistics_equal_the_package_statistics(client, missing):
     """One pass over blocks, merged by the Chan update across workers, gives

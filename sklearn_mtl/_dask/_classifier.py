@@ -33,16 +33,7 @@ from .._datafits.cross_entropy import CrossEntropyHeads
 from .._design import _SAFE_SQUARE_RANGE, power_of_two
 from .._kernels._cross_entropy import heads_hessp, heads_loss_grad
 from .._multitask._base import task_weights, warn_not_converged
-from .._multitask._classifier import (
-    _ALPHA_FLOOR,
-    _NEWTON_STEPS,
-    _POLISH_FACTOR,
-    _SEED_SCALE,
-    _as_labels,
-    _frequency_intercepts,
-    _newton_polish,
-)
-from .._solvers.lbfgs import lbfgs
+from .._multitask._classifier import _ALPHA_FLOOR, _as_labels
 from .._validation import missing_mask
 from ._blocks import reduce_pass, sum_pass
 from ._input import check_sample_weight, check_targets, check_X
@@ -390,88 +381,8 @@ class BlockCrossEntropy(CrossEntropyHeads):
         return out.reshape(self.n_features, self.n_columns), None
 
     def curvature(self, P, sQt, task_of_column):
+        """:meth:`CrossEntropyHeads.curvature`, in one pass."""
         return float(self._pass("curvature", (P, sQt, task_of_column), 1)[0])
-
-
-def _initial_point(estimator, objective, problem, rng):
-    """``MultiTaskSharedRepClassifier._initial_point`` with its curvature, a
-    product with every row of ``X``, as a pass (:meth:`BlockCrossEntropy.
-    curvature`); keep the two in step."""
-    if getattr(estimator, "warm_start", False) and hasattr(estimator, "components_"):
-        x0 = estimator._warm_start_point(objective, problem, rng)
-        if x0 is not None:  # else every component died: start afresh
-            return x0
-    classes = problem.classes
-    n_features, k = objective.n_features, objective.n_components
-    n_columns = objective.n_columns
-    offsets = objective.offsets
-    b = _frequency_intercepts(objective, classes)
-    grad, _ = objective.loss_gradient_at(b)
-    P, s, Qt = np.linalg.svd(grad, full_matrices=False)
-    r = min(k, s.shape[0])
-    r = int(np.count_nonzero(s[:r] > 1e-10 * s[0])) if s.size and s[0] > 0 else 0
-    U = np.zeros((n_features, k))
-    V = np.zeros((k, n_columns))
-    scale = 1.0
-    if r > 0:
-        P, s, Qt = P[:, :r], s[:r], Qt[:r]
-        task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
-        curvature = objective.curvature(P, s[:, None] * Qt, task_of_column)
-        gain = max(np.sum(s**2) - objective.alpha2 * np.sum(s), 0.0)
-        step = gain / curvature if curvature > 0 else 1.0
-        if not np.isfinite(step):
-            step = 1.0
-        root = np.sqrt(step * s)
-        U[:, :r] = P * root
-        V[:r] = -root[:, None] * Qt
-        scale = root[-1]
-    if r < k:
-        U[:, r:] = _SEED_SCALE * scale * rng.standard_normal(
-            (n_features, k - r)
-        ) / np.sqrt(n_features)
-        V[r:] = _SEED_SCALE * scale * rng.standard_normal(
-            (k - r, n_columns)
-        ) / np.sqrt(n_columns)
-    return objective.pack(U, V, b)
-
-
-def _solve(estimator, objective, x0, problem, alpha):
-    """The estimator's solver (``_solve_lbfgs``, kept in step), with the
-    Newton polish only where L-BFGS stalls.
-
-    In memory, small problems are also polished to ``1e-6 * tol`` after a
-    converged L-BFGS run, for a few Hessian products; out of core each
-    Hessian product is a pass over the data, so a converged run stops at
-    ``tol`` here (as a large problem does in memory).
-    """
-    alpha1 = estimator._penalties(problem, alpha)[0]
-    if estimator.solver == "fista":
-        return estimator._solve_fista(objective, x0, alpha1)
-
-    def evaluate(x):
-        value, grad = objective.value_and_grad(x)
-        return value, grad, None
-
-    def measure(x, pseudo_grad, extra):
-        return float(np.abs(pseudo_grad).max()) if pseudo_grad.size else 0.0
-
-    x, _, n_iter, value, status = lbfgs(
-        x0, evaluate, max_iter=estimator.max_iter, measure=measure,
-        tol=estimator.tol, l1=alpha1, l1_mask=objective.u_mask,
-        curvature=objective.alpha2, verbose=estimator.verbose,
-        measure_name="largest gradient entry",
-    )
-    n_iter = max(n_iter, 1)
-    budget = min(_NEWTON_STEPS, estimator.max_iter - n_iter)
-    if alpha1 == 0 and budget > 0 and status == "stalled":
-        _, grad = objective.value_and_grad(x)
-        x, _, value, steps = _newton_polish(
-            objective, x, grad, value, estimator.tol * _POLISH_FACTOR, budget
-        )
-        n_iter += steps
-        if value <= estimator.tol:
-            status = "converged"
-    return x, n_iter, value, status
 
 
 def fit_shared_classifier(estimator, X, y, sample_weight=None):
@@ -497,8 +408,12 @@ def fit_shared_classifier(estimator, X, y, sample_weight=None):
         (X, Y, S), problem, k, estimator._penalties(problem, estimator.alpha)[1],
         estimator.fit_intercept, estimator.intercept_shrinkage,
     )
-    x0 = _initial_point(estimator, objective, problem, rng)
-    x, n_iter, measure, status = _solve(estimator, objective, x0, problem, estimator.alpha)
+    x0 = estimator._initial_point(objective, problem, rng)
+    # Each Hessian product is a pass: a converged run stops at tol, as a
+    # large problem does in memory.
+    x, n_iter, measure, status = estimator._solve(
+        objective, x0, problem, estimator.alpha, polish_converged=False
+    )
     warn_not_converged(
         estimator, status, measure, estimator.tol, n_iter, estimator._measure_name()
     )

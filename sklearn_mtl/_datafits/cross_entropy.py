@@ -167,3 +167,13 @@ class CrossEntropyHeads:
             self.weights, self.offsets, G, np.zeros((C, C)), np.zeros(C),
         )
         return design_rmatvec(self.design, G), G
+
+    def curvature(self, P, sQt, task_of_column):
+        """The loss's curvature in ``W`` along ``D = P sQt``, as 1/4 (the
+        logistic loss's largest second derivative) of the label-weighted
+        squared norm of ``X D``: every row, each score column weighted by
+        the row's label weight in its task (``task_of_column``)."""
+        XD = design_matvec(self.design, P) @ sQt
+        weight_at = np.zeros((self.n_samples, len(self.offsets) - 1))
+        np.add.at(weight_at, (self.rows, self.tasks), self.weights)
+        return float(0.25 * np.sum(weight_at[:, task_of_column] * XD**2))

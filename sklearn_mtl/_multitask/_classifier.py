@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from .._datafits.cross_entropy import CrossEntropyHeads
-from .._design import design_matvec, make_design
+from .._design import make_design
 from .._penalties import enet_prox
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
@@ -543,11 +543,11 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             return "largest absolute entry of the proximal gradient mapping"
         return "largest absolute (pseudo-)gradient entry"
 
-    def _solve(self, objective, x0, problem, alpha):
+    def _solve(self, objective, x0, problem, alpha, polish_converged=True):
         alpha1 = self._penalties(problem, alpha)[0]
         if self.solver == "fista":
             return self._solve_fista(objective, x0, alpha1)
-        return self._solve_lbfgs(objective, x0, alpha1)
+        return self._solve_lbfgs(objective, x0, alpha1, polish_converged)
 
     def _store_solution(self, problem, objective, x, n_iter, single_task, dtype):
         """Attributes of the solution ``x`` (internal units)."""
@@ -720,7 +720,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         offsets = objective.offsets
         b = _frequency_intercepts(objective, classes)
         # The loss gradient in W = U V at W = 0, and its best rank-k step.
-        grad, G_rows = objective.loss_gradient_at(b)
+        grad, _ = objective.loss_gradient_at(b)
         P, s, Qt = np.linalg.svd(grad, full_matrices=False)
         r = min(k, s.shape[0])
         r = int(np.count_nonzero(s[:r] > 1e-10 * s[0])) if s.size and s[0] > 0 else 0
@@ -729,15 +729,12 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         scale = 1.0
         if r > 0:
             P, s, Qt = P[:, :r], s[:r], Qt[:r]
-            # Curvature of the loss along D = -P diag(s) Qt, bounded by 1/4 of
-            # the label-weighted squared norm of X D; the step minimises the
-            # model, penalty included (alpha2 step sum(s) for these factors):
-            # tiny data would otherwise ask for a huge first point.
-            XD = design_matvec(objective.design, P) @ (s[:, None] * Qt)
+            # The step along D = -P diag(s) Qt minimises the quadratic model
+            # (the loss's curvature along D, the penalty alpha2 step sum(s) of
+            # these factors): tiny data would otherwise ask for a huge first
+            # point.
             task_of_column = np.repeat(np.arange(len(classes)), np.diff(offsets))
-            weight_at = np.zeros((objective.n_samples, len(classes)))
-            np.add.at(weight_at, (objective.rows, objective.tasks), objective.weights)
-            curvature = 0.25 * np.sum(weight_at[:, task_of_column] * XD**2)
+            curvature = objective.curvature(P, s[:, None] * Qt, task_of_column)
             gain = max(np.sum(s**2) - objective.alpha2 * np.sum(s), 0.0)
             step = gain / curvature if curvature > 0 else 1.0
             if not np.isfinite(step):
@@ -793,7 +790,12 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
     # ---------------------------------------------------------------- solvers
 
-    def _solve_lbfgs(self, objective, x0, alpha1):
+    def _solve_lbfgs(self, objective, x0, alpha1, polish_converged=True):
+        """L-BFGS, then Newton steps where it stalls and, with
+        ``polish_converged``, after a converged run on a small problem
+        (leave it out where a Hessian product is costly: out of core, each
+        is a pass over the data)."""
+
         def evaluate(x):
             value, grad = objective.value_and_grad(x)
             return value, grad, None
@@ -819,7 +821,7 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         # converged fit near machine precision for the price of a few
         # Hessian products, so that tiny changes of the data (a weight
         # instead of a repeated row) give the same model.
-        small = objective.size <= _POLISH_MAX_SIZE
+        small = polish_converged and objective.size <= _POLISH_MAX_SIZE
         budget = min(_NEWTON_STEPS, self.max_iter - n_iter)  # max_iter bounds all
         if (
             alpha1 == 0
