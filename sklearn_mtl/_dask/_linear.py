@@ -19,21 +19,18 @@ gap tolerances, the statuses and the ConvergenceWarning are those of
 :func:`~sklearn_mtl._linear._path.enet_path_on_design`.
 """
 
-import warnings
 
 import numpy as np
 import scipy.optimize
-from sklearn.exceptions import ConvergenceWarning
 
 from .._design import _SAFE_SQUARE_RANGE, power_of_two
 from .._linear._path import (
     PathResult,
-    convergence_message,
     gap_tolerances,
-    intercepts,
     internal_penalties,
     l1_ratio_of,
 )
+from .._linear._regressor import store_path_result
 from .._penalties import enet_duality_gap
 from .._solvers.quadratic import _factor, _solve
 from .._solvers.working_set import enet_working_set_gram
@@ -239,31 +236,9 @@ def fit_regularized(estimator, X, y, sample_weight=None):
         problem, alpha, l1_ratio, estimator.positive, estimator.max_iter,
         estimator.tol, coef_init,
     )
-    message = convergence_message(result)
-    if message:
-        # Shown at the caller of fit: fit_regularized, _dask.fit, fit, its wrapper.
-        warnings.warn(message, ConvergenceWarning, stacklevel=5)
-    coef = result.coefs[:, :, 0]
-    # From the float64 coefficients, before they take X's dtype (as in memory).
-    intercept = intercepts(problem.y_mean, coef, problem.x_mean)
-    if estimator.verbose:
-        for k in range(coef.shape[0]):
-            print(
-                f"[{type(estimator).__name__}] target {k}: {result.n_iters[k, 0]} "
-                f"iterations, duality gap {result.gaps[k, 0]:.3e} "
-                f"({result.statuses[k]})"
-            )
-    dtype = X.dtype
-    if n_targets == 1:
-        estimator.coef_ = coef[0].astype(dtype)
-        estimator.intercept_ = (
-            float(intercept[0]) if y_ndim == 1 else intercept.astype(dtype)
-        )
-        estimator.n_iter_ = int(result.n_iters[0, 0])
-        estimator.dual_gap_ = float(result.gaps[0, 0])
-    else:
-        estimator.coef_ = coef.astype(dtype)
-        estimator.intercept_ = intercept.astype(dtype)
-        estimator.n_iter_ = result.n_iters[:, 0]
-        estimator.dual_gap_ = result.gaps[:, 0]
+    # The warning shows at the caller of fit: store_path_result, fit_regularized,
+    # _dask.fit, fit, its wrapper.
+    store_path_result(
+        estimator, result, problem.y_mean, problem.x_mean, X.dtype, y_ndim, stacklevel=6
+    )
     return estimator

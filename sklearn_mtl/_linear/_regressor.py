@@ -214,31 +214,9 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             self.tol,
             coef_init=self._initial_coef(Y.shape[1], n_features),
         )
-        message = convergence_message(result)
-        if message:
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        coef = result.coefs[:, :, 0]
-        intercept = intercepts(targets.y_mean, coef, design.x_mean)
-        if self.verbose:
-            for k in range(coef.shape[0]):
-                print(
-                    f"[{type(self).__name__}] target {k}: {result.n_iters[k, 0]} "
-                    f"iterations, duality gap {result.gaps[k, 0]:.3e} "
-                    f"({result.statuses[k]})"
-                )
-        if Y.shape[1] == 1:
-            # One target: 1-D coef_ even for a column y, as ElasticNet does.
-            self.coef_ = coef[0].astype(X.dtype)
-            self.intercept_ = (
-                float(intercept[0]) if np.ndim(y) == 1 else intercept.astype(X.dtype)
-            )
-            self.n_iter_ = int(result.n_iters[0, 0])
-            self.dual_gap_ = float(result.gaps[0, 0])
-        else:
-            self.coef_ = coef.astype(X.dtype)
-            self.intercept_ = intercept.astype(X.dtype)
-            self.n_iter_ = result.n_iters[:, 0]
-            self.dual_gap_ = result.gaps[:, 0]
+        store_path_result(
+            self, result, targets.y_mean, design.x_mean, X.dtype, np.ndim(y), stacklevel=4
+        )
         return self
 
     def _initial_coef(self, n_targets, n_features):
@@ -312,3 +290,36 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def store_path_result(estimator, result, y_mean, x_mean, dtype, y_ndim, stacklevel):
+    """Set ``coef_``, ``intercept_``, ``n_iter_`` and ``dual_gap_`` from a
+    one-alpha path result; warn (at ``stacklevel``) if a solve did not converge.
+
+    The intercept comes from the float64 coefficients, before they take the
+    data's ``dtype``. One target gives a 1-D ``coef_``, as ElasticNet does.
+    """
+    message = convergence_message(result)
+    if message:
+        warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
+    coef = result.coefs[:, :, 0]
+    intercept = intercepts(y_mean, coef, x_mean)
+    if estimator.verbose:
+        for k in range(coef.shape[0]):
+            print(
+                f"[{type(estimator).__name__}] target {k}: {result.n_iters[k, 0]} "
+                f"iterations, {result.measure} {result.gaps[k, 0]:.3e} "
+                f"({result.statuses[k]})"
+            )
+    if coef.shape[0] == 1:
+        estimator.coef_ = coef[0].astype(dtype)
+        estimator.intercept_ = (
+            float(intercept[0]) if y_ndim == 1 else intercept.astype(dtype)
+        )
+        estimator.n_iter_ = int(result.n_iters[0, 0])
+        estimator.dual_gap_ = float(result.gaps[0, 0])
+    else:
+        estimator.coef_ = coef.astype(dtype)
+        estimator.intercept_ = intercept.astype(dtype)
+        estimator.n_iter_ = result.n_iters[:, 0]
+        estimator.dual_gap_ = result.gaps[:, 0]
