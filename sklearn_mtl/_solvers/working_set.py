@@ -104,10 +104,17 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     tried = None
     watch = StallWatch(_STALL_ROUNDS, min_decrease=_PROGRESS)
     gap = np.inf
+    # The exact gradient at the point an accepted support solve produced:
+    # reused by the next round instead of recomputed.
+    polished = None
     # Every round spends an epoch, except a confirmation on the exact residual
     # or a kept support solve, which cannot repeat without one: bounded.
     for _ in range(4 * (max_iter + 1)):
-        grad, r_norm2, r_dot_y = state.gradient(w, exact)
+        just_polished = polished is not None
+        if just_polished:
+            (grad, r_norm2, r_dot_y), polished = polished, None
+        else:
+            grad, r_norm2, r_dot_y = state.gradient(w, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
         if not (np.isfinite(gap) and np.all(np.isfinite(w))):
             w[:] = last_finite
@@ -118,10 +125,12 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         if watch.stalled(gap) and gap > tol:
             return gap, n_epochs, "stalled"
         if gap <= tol:
+            if just_polished:
+                return gap, n_epochs, "converged"  # already the support's solve
             if exact or not state.drifts:
                 # Near the optimum the gaps are rounding noise: the exact
                 # solve is kept whenever its gap is within the tolerance too.
-                gap = _polish_support(
+                gap, _ = _polish_support(
                     state, w, gap, l1_reg, l2_reg, positive, accept=max(gap, tol)
                 )
                 return gap, n_epochs, "converged"
@@ -137,8 +146,10 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             and not (tried is not None and np.array_equal(support, tried))
         ):
             tried = support
-            if _polish_support(state, w, gap, l1_reg, l2_reg, positive) < gap:
-                continue  # the gradient is recomputed at the new point
+            new_gap, evaluation = _polish_support(state, w, gap, l1_reg, l2_reg, positive)
+            if new_gap < gap:
+                polished = evaluation
+                continue  # with the gradient at the new point
         previous = support
         scores = _scores(w, grad, sq_norms, l1_reg, l2_reg, positive)
         n_candidates = int(np.count_nonzero(scores > -np.inf))
@@ -173,11 +184,12 @@ def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
     times). The result is kept when its duality gap is lower: the fit then
     lands on the optimum up to rounding, not just within the tolerance, for
     the price of the support's Gram matrix (a few passes' worth of work at
-    most) and one pass to check. Returns the gap of the ``w`` kept.
+    most) and one pass to check. Returns the gap of the ``w`` kept, and
+    ``(grad, ||r||^2, r.y)`` at the solve's point when it is kept (else None).
     """
     support = np.flatnonzero(w)
     if support.size == 0 or not state.polish_affordable(support.size):
-        return gap
+        return gap, None
     G_full, b_full = state.support_system(support)
     sign_full = np.sign(w[support])
     keep = np.ones(support.size, dtype=bool)
@@ -188,27 +200,27 @@ def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
         try:
             solution = np.linalg.solve(G, b_full[keep] - l1_reg * sign)
         except np.linalg.LinAlgError:
-            return gap
+            return gap, None
         if not np.all(np.isfinite(solution)):
-            return gap
+            return gap, None
         flipped = np.sign(solution) != sign
         if not flipped.any():
             break
         keep[np.flatnonzero(keep)[flipped]] = False
         if not keep.any():
-            return gap
+            return gap, None
     else:
-        return gap
+        return gap, None
     before = w[support].copy()
     w[support] = 0.0
     w[support[keep]] = solution
     grad, r_norm2, r_dot_y = state.gradient(w, True)
     new_gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
     if new_gap < gap or (accept is not None and new_gap <= accept):
-        return new_gap
+        return new_gap, (grad, r_norm2, r_dot_y)
     w[support] = before
     state.gradient(w, True)
-    return gap
+    return gap, None
 
 
 def _affordable(n_samples, n_features, pass_cost, size):
