@@ -403,7 +403,14 @@ class _SparseResidual:
     def gradient(self, w, exact):
         d = self.design
         n = self.y.shape[0]
-        r_s = self.y - np.asarray(d.csc @ w, dtype=np.float64)
+        support = np.flatnonzero(w)
+        if support.size < w.shape[0] // 4:
+            # Only the support's columns: a product with all of them costs a
+            # pass over every non-zero, and w is sparse.
+            product = d.csc[:, support] @ w[support]
+        else:
+            product = d.csc @ w
+        r_s = self.y - np.asarray(product, dtype=np.float64)
         c = float(d.offset @ w)
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
