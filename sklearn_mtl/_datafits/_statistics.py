@@ -129,35 +129,42 @@ def _shared_statistics(Xb, Yb, sb, center, overwrite=False):
 
 
 def _masked_statistics(Xb, Yb, observed, sb, center, overwrite=False):
-    """Most tasks observed on most rows: per task ``t``, the Gram matrix of
-    all the rows under the weights ``s o_t``, centred exactly on the task's
-    own mean (no copy of its rows)."""
-    n_tasks, p = Yb.shape[1], Xb.shape[1]
+    """Most tasks observed on most rows: one Gram matrix of all the rows, and
+    per task the Gram matrix of its missing rows subtracted from it (or of
+    its observed rows, when they are the fewer), centred on the task's own
+    mean by a rank-one correction."""
+    n_rows, n_tasks, p = Xb.shape[0], Yb.shape[1], Xb.shape[1]
     W = observed * sb[:, None]
     weight = W.sum(axis=0)
     safe = np.where(weight > 0, weight, 1.0)
-    # Every task's rows relative to the block's mean (which brings large
-    # column means down), then each centred exactly on its own mean.
+    # Every row relative to the block's mean, which brings large column means
+    # down: the tasks' own means are then small offsets, and their rank-one
+    # corrections cancel nothing.
     reference = sb @ Xb / sb.sum() if center else np.zeros(p)
     Xc = np.subtract(Xb, reference, out=Xb if overwrite else None)
     Y0 = np.where(observed, Yb, 0.0)
     x_offset = (W.T @ Xc) / safe[:, None] if center else np.zeros((n_tasks, p))
     y_mean = np.einsum("it,it->t", W, Y0) / safe if center else np.zeros(n_tasks)
     Yc = np.where(observed, Y0 - y_mean, 0.0)
+    root = Xc if np.all(sb == 1.0) else Xc * np.sqrt(sb)[:, None]
+    gram = root.T @ root
     xx = np.empty((n_tasks, p, p))
-    xy = np.empty((n_tasks, p))
-    D = np.empty_like(Xc)
     for t in range(n_tasks):
-        np.subtract(Xc, x_offset[t], out=D)
-        xy[t] = D.T @ (W[:, t] * Yc[:, t])
-        D *= np.sqrt(W[:, t])[:, None]
-        xx[t] = D.T @ D
+        rows = observed[:, t]
+        if 2 * np.count_nonzero(rows) >= n_rows:
+            missing = root[~rows]
+            xx[t] = gram - missing.T @ missing
+        else:
+            kept = root[rows]
+            xx[t] = kept.T @ kept
+        xx[t] -= weight[t] * np.outer(x_offset[t], x_offset[t])
     return TaskStatistics(
         weight=weight,
         x_mean=reference + x_offset,
         y_mean=y_mean,
         xx=xx,
-        xy=xy,
+        # sum_i W_it Yc_it = 0: the task's offset drops out of X^T W y.
+        xy=(Xc.T @ (W * Yc)).T,
         yy=np.einsum("it,it->t", W, Yc * Yc),
     )
 
