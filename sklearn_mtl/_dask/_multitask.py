@@ -16,14 +16,13 @@ from sklearn.utils import check_random_state
 
 from .._datafits.squared import EigenForm, StatisticsForm
 from .._design import _SAFE_SQUARE_RANGE, power_of_two
-from .._multitask._base import task_weights, warn_not_converged
+from .._multitask._base import task_weights
 from .._multitask._regressor import (
     _ALPHA_FLOOR,
     _SAFE_RANGE,
     Problem,
     _check_observed,
     _choose_form,
-    solve_problem,
 )
 from ._input import check_sample_weight, check_targets, check_X
 from ._statistics import PassParams, all_finite, largest_abs, statistics_pass
@@ -117,13 +116,7 @@ def fit_shared_regressor(estimator, X, y, sample_weight=None):
         X, Y, S, estimator.task_weight, estimator.fit_intercept,
         estimator.l1_ratio > 0, [k], single_task,
     )
-    U, V, n_iter, measure, status = solve_problem(
-        problem, estimator.alpha, estimator.l1_ratio, k,
-        None if U_prev is None else problem.to_internal(U_prev), rng,
-        estimator.max_iter, estimator.tol, estimator.verbose,
+    # The warning shows at the caller of fit: this, _dask.fit, fit, its wrapper.
+    return estimator._fit_problem(
+        problem, k, U_prev, rng, single_task, X.dtype, stacklevel=7
     )
-    warn_not_converged(
-        estimator, status, measure, estimator.tol, n_iter, "relative stationarity"
-    )
-    estimator._set_fitted(problem, U, V, n_iter, single_task, X.dtype)
-    return estimator

@@ -100,8 +100,10 @@ def task_weights(task_weight, observed_weight):
     return c * (observed_weight.sum() / (c @ observed_weight))
 
 
-def warn_not_converged(estimator, status, measure, tol, n_iter, measure_name):
-    """A ConvergenceWarning whose advice matches the way the solver stopped."""
+def warn_not_converged(estimator, status, measure, tol, n_iter, measure_name,
+                       stacklevel=3):
+    """A ConvergenceWarning whose advice matches the way the solver stopped
+    (shown ``stacklevel`` frames up)."""
     if status == "converged":
         return
     name = type(estimator).__name__
@@ -119,7 +121,7 @@ def warn_not_converged(estimator, status, measure, tol, n_iter, measure_name):
             f": a non-finite value appeared after {n_iter} iterations and the solver "
             "kept its last finite iterate. Scale the features, or increase alpha."
         )
-    warnings.warn(head + advice, ConvergenceWarning, stacklevel=3)
+    warnings.warn(head + advice, ConvergenceWarning, stacklevel=stacklevel)
 
 
 class BaseSharedRep(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

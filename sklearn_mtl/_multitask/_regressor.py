@@ -713,15 +713,22 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
             X, Y, sw, self.task_weight, self.fit_intercept, self.l1_ratio > 0, [k],
             single_task,
         )
+        return self._fit_problem(problem, k, U_prev, rng, single_task, X.dtype)
+
+    def _fit_problem(self, problem, k, U_prev, rng, single_task, dtype, stacklevel=5):
+        """Solve a prepared problem (in memory or from a distributed pass),
+        warn if it did not converge (at the caller of ``fit``: ``stacklevel``
+        counts the frames from here), and store the model."""
         U, V, n_iter, measure, status = solve_problem(
             problem, self.alpha, self.l1_ratio, k,
             None if U_prev is None else problem.to_internal(U_prev), rng,
             self.max_iter, self.tol, self.verbose,
         )
         warn_not_converged(
-            self, status, measure, self.tol, n_iter, "relative stationarity"
+            self, status, measure, self.tol, n_iter, "relative stationarity",
+            stacklevel=stacklevel,
         )
-        self._set_fitted(problem, U, V, n_iter, single_task, X.dtype)
+        self._set_fitted(problem, U, V, n_iter, single_task, dtype)
         return self
 
     def _set_fitted(self, problem, U, V, n_iter, single_task, dtype):
