@@ -93,3 +93,36 @@ def as_float_targets(y):
                     "nor missing markers."
                 ) from None
     return y
+
+
+# A cast that changes values by more than this (relative to the largest) has
+# lost them to overflow, underflow or subnormal precision, not rounding.
+_CAST_TOLERANCE = 2.0**-10
+
+
+def in_data_dtype(values, dtype, name):
+    """``values`` (float64, finite) in the data's ``dtype``, or a clear error.
+
+    Fitted attributes take the dtype of ``X``, as scikit-learn's do. When the
+    solution does not fit in it (float32 data whose model is below 1e-38 or
+    above 3e38, say from targets of that size), the cast would return zeros
+    or infinities without a word: raise instead, naming the way out.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = values.astype(dtype)
+        if np.dtype(dtype) == np.float64:
+            return cast
+        largest = np.abs(values).max(initial=0.0)
+        if largest == 0.0:
+            return cast
+        error = np.abs(cast.astype(np.float64) - values).max() / largest
+    if not error <= _CAST_TOLERANCE:
+        info = np.finfo(dtype)
+        raise ValueError(
+            f"The fitted {name} (largest magnitude {largest:.3g}) cannot be "
+            f"stored in {np.dtype(dtype).name}, the dtype of X (magnitudes "
+            f"{info.smallest_normal:.3g} to {info.max:.3g}): fit on "
+            "X.astype(np.float64), or rescale y."
+        )
+    return cast

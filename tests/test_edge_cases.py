@@ -428,3 +428,36 @@ def test_lsqr_reports_its_measure_at_the_returned_coefficients():
         scale = norm_x * np.linalg.norm(est.coef_[k]) + np.linalg.norm(Y[:, k])
         system = np.linalg.norm(r) / scale
         assert est.dual_gap_[k] == pytest.approx(min(normal, system), rel=1e-3)
+
+
+@pytest.mark.parametrize("penalty", ["l2", None])
+def test_float32_model_out_of_float32_range_is_an_error_not_zeros(penalty):
+    # The float64 solution (2e-80) was cast to float32 X's dtype: coef_ all
+    # zeros, predictions the intercept, without a word.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)).astype(np.float32)
+    y = 1e-80 * (X.astype(np.float64) @ [1.0, -2.0, 0.5])
+    with pytest.raises(ValueError, match="cannot be stored in float32"):
+        RegularizedGDRegressor(penalty, alpha=1e-3).fit(X, y)
+    est = RegularizedGDRegressor(penalty, alpha=1e-3).fit(X.astype(np.float64), y)
+    assert np.abs(est.coef_).max() > 1e-81
+
+
+def test_float32_coefficients_below_float32_range_next_to_large_ones_are_fine():
+    # A coefficient lost to underflow beside unit ones changes nothing.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)).astype(np.float32)
+    y = X.astype(np.float64) @ [1.0, 1e-50, 0.5]
+    est = RegularizedGDRegressor(None).fit(X, y)
+    assert est.coef_.dtype == np.float32
+    np.testing.assert_allclose(est.coef_, [1.0, 0.0, 0.5], atol=1e-6)
+
+
+def test_multitask_float32_model_beyond_float32_max_is_an_error_not_inf():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)).astype(np.float32)
+    Y = 1e100 * (X.astype(np.float64) @ rng.standard_normal((3, 4)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="cannot be stored in float32"):
+            MultiTaskSharedRepRegressor(n_components=2).fit(X, Y)

@@ -25,6 +25,7 @@ from .._design import design_gram, design_rmatvec, linear_design, power_of_two
 from .._penalties import penalty_strengths
 from .._solvers.quadratic import least_squares, ridge_conjugate_gradient
 from .._solvers.working_set import enet_working_set, enet_working_set_gram
+from .._validation import in_data_dtype
 
 # The solvers aim at a duality gap of tol * ||y_c||^2 (sklearn's scaling) times
 # this factor. Coordinate descent overshoots its gap test by orders of
@@ -487,7 +488,7 @@ def regularized_gd_path(
     message = convergence_message(result)
     if message:
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
-    coefs = result.coefs.astype(X.dtype)
+    coefs = in_data_dtype(result.coefs, X.dtype, "coefs")
     gaps, n_iters = result.gaps, result.n_iters
     if y.ndim == 1:
         coefs, gaps, n_iters = coefs[0], gaps[0], n_iters[0]

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._design import linear_design
+from .._validation import in_data_dtype
 from ._path import (
     convergence_message,
     enet_path_on_design,
@@ -100,7 +101,10 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Iterations run (see ``max_iter``).
     dual_gap_ : float or ndarray of shape (n_targets,)
         Duality gap at the solution, on the scale of the objective above (0
-        for a direct least-squares solve).
+        for a direct least-squares solve): a bound on how far ``coef_`` is
+        from the optimum. After the final exact solve on the support, the
+        dual point is the one measured just before it, so the gap may exceed
+        the one recomputed at ``coef_``; it is never below the suboptimality.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -312,14 +316,16 @@ def store_path_result(estimator, result, y_mean, x_mean, dtype, y_ndim, stacklev
                 f"({result.statuses[k]})"
             )
     if coef.shape[0] == 1:
-        estimator.coef_ = coef[0].astype(dtype)
+        estimator.coef_ = in_data_dtype(coef[0], dtype, "coef_")
         estimator.intercept_ = (
-            float(intercept[0]) if y_ndim == 1 else intercept.astype(dtype)
+            float(intercept[0])
+            if y_ndim == 1
+            else in_data_dtype(intercept, dtype, "intercept_")
         )
         estimator.n_iter_ = int(result.n_iters[0, 0])
         estimator.dual_gap_ = float(result.gaps[0, 0])
     else:
-        estimator.coef_ = coef.astype(dtype)
-        estimator.intercept_ = intercept.astype(dtype)
+        estimator.coef_ = in_data_dtype(coef, dtype, "coef_")
+        estimator.intercept_ = in_data_dtype(intercept, dtype, "intercept_")
         estimator.n_iter_ = result.n_iters[:, 0]
         estimator.dual_gap_ = result.gaps[:, 0]

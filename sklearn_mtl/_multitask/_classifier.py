@@ -25,7 +25,7 @@ from .._penalties import enet_prox
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
 from .._solvers.lbfgs import lbfgs
-from .._validation import missing_mask, rescaled_sample_weight
+from .._validation import in_data_dtype, missing_mask, rescaled_sample_weight
 from ._base import BaseSharedRep, revive_columns, task_weights, warn_not_converged
 
 # Components whose singular value is below this fraction of the largest one are
@@ -868,10 +868,10 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
         self._single_task = single_task
         self._classes = classes
         self._offsets = offsets
-        self._heads = V.astype(dtype)
-        self._intercepts = b.astype(dtype)
-        self.components_ = U.T.astype(dtype)
-        W = (U @ V).T.astype(dtype)
+        self._heads = in_data_dtype(V, dtype, "heads")
+        self._intercepts = in_data_dtype(b, dtype, "intercept_")
+        self.components_ = in_data_dtype(U.T, dtype, "components_")
+        W = in_data_dtype((U @ V).T, dtype, "coef_")
         coef = [W[offsets[t] : offsets[t + 1]] for t in range(len(classes))]
         intercept = [
             self._intercepts[offsets[t] : offsets[t + 1]] for t in range(len(classes))

@@ -24,7 +24,7 @@ from .._solvers._stall import ROUNDING_ULPS, StallWatch
 from .._solvers.cg import conjugate_gradient
 from .._solvers.fista import fista
 from .._solvers.lbfgs import _STALL_ITERATIONS, lbfgs
-from .._validation import as_float_targets, rescaled_sample_weight
+from .._validation import as_float_targets, in_data_dtype, rescaled_sample_weight
 from ._base import (
     BaseSharedRep,
     initial_factor,
@@ -735,15 +735,15 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
         """Store the attributes of the model ``U V`` (internal units)."""
         U, V, coef, intercept = problem.user_model(U, V)
         self.n_iter_ = int(n_iter)
-        self.components_ = np.ascontiguousarray(U.T, dtype=dtype)
+        self.components_ = np.ascontiguousarray(in_data_dtype(U.T, dtype, "components_"))
         if single_task:
-            self.coef_ = coef[0].astype(dtype)
+            self.coef_ = in_data_dtype(coef[0], dtype, "coef_")
             self.intercept_ = float(intercept[0])
-            self.heads_ = V[:, 0].astype(dtype)
+            self.heads_ = in_data_dtype(V[:, 0], dtype, "heads_")
         else:
-            self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
-            self.intercept_ = intercept.astype(dtype)
-            self.heads_ = np.ascontiguousarray(V.T, dtype=dtype)
+            self.coef_ = np.ascontiguousarray(in_data_dtype(coef, dtype, "coef_"))
+            self.intercept_ = in_data_dtype(intercept, dtype, "intercept_")
+            self.heads_ = np.ascontiguousarray(in_data_dtype(V.T, dtype, "heads_"))
 
     def predict(self, X):
         """Predict every task for every sample.
