@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels._moments import dense_column_moments, sparse_column_moments
+from ._kernels._products import columns_product, sparse_columns_product
 from ._validation import rescaled_sample_weight
 
 # |mean| <= ratio * std keeps the implicit centring's cancellation under
@@ -367,6 +368,33 @@ def design_matvec(design, w):
     return out
 
 
+def design_support_matvec(design, w):
+    """``A @ w`` for a vector ``w`` with few non-zeros, from their columns only.
+
+    Costs the support's share of a pass (its columns' entries), not a pass.
+    """
+    support = np.flatnonzero(w)
+    if support.size > w.shape[0] // 4:
+        return design_matvec(design, w)
+    out = design_columns_product(design, support, w[support])
+    shift = float(design.offset[support] @ w[support])
+    if shift != 0.0:
+        out -= shift * design.row_scale
+    return out
+
+
+def design_columns_product(design, columns, values):
+    """``X[:, columns] @ values`` in float64 for the stored data (without the
+    implicit centring), reading the columns in place."""
+    values = np.asarray(values, dtype=np.float64)
+    if design.csc is None:
+        return columns_product(design.X, columns, values)
+    csc = design.csc
+    return sparse_columns_product(
+        csc.data, csc.indices, csc.indptr, design.n_samples, columns, values
+    )
+
+
 def design_rmatvec(design, r):
     """``A.T @ r`` in float64, for a vector or a matrix ``r``."""
     r = np.asarray(r, dtype=np.float64)
@@ -466,7 +494,9 @@ def design_kernel(design):
 def dense_of(M):
     """A small sparse product (a Gram or kernel matrix, never ``X``) as a
     dense float64 array."""
-    coo = M.tocoo()
-    out = np.zeros(coo.shape)
-    np.add.at(out, (coo.row, coo.col), coo.data)
+    csr = M.tocsr().astype(np.float64)  # a copy of our own temporary
+    csr.sum_duplicates()
+    out = np.zeros(csr.shape)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    out[rows, csr.indices] = csr.data
     return out

@@ -21,14 +21,20 @@ Every round spends at least one epoch, so ``max_iter`` bounds all the work.
 """
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
-from .._design import dense_of, design_matvec, design_rmatvec
+from .._design import (
+    dense_of,
+    design_columns_product,
+    design_rmatvec,
+    design_support_matvec,
+)
 from .._kernels._coordinate_descent import (
     cd_epochs_dense,
     cd_epochs_gram,
     cd_epochs_sparse,
 )
-from .._penalties import enet_duality_gap
+from .._penalties import enet_duality_gap, enet_penalty_value
 from ._stall import StallWatch
 
 # Smallest working set, and at least this fraction of the features: early
@@ -45,6 +51,9 @@ _POLISH_FLOPS = 1e7
 # and 1.2 Gflop/s), so its size^3 flops count for an eighth of a pass's.
 _SOLVE_DISCOUNT = 8.0
 _POLISH_TRIES = 3
+# The dense residual is recomputed at every round while the support holds at
+# most this fraction of the features (its columns cost that share of a pass).
+_EXACT_SHARE = 8
 # Inner tolerance as a fraction of the working set's largest violation.
 _INNER_RATIO = 0.3
 _ANDERSON_K = 5
@@ -98,23 +107,27 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     grow = False
     exact = False
     last_finite = w.copy()
-    # A warm start's support, then each round's: when it stays the same, the
-    # exact solve on it is tried once (it often ends the run at once).
-    previous = np.flatnonzero(w)
+    # The exact solve is tried on a warm start's support at once, then on
+    # each support that a round's epochs left unchanged (it often ends the
+    # run at once), once per support; before the round's pass, so that the
+    # pass measures the solve's point.
+    candidate = np.flatnonzero(w)
     tried = None
+    solved = False  # w is the exact solve on its support
     watch = StallWatch(_STALL_ROUNDS, min_decrease=_PROGRESS)
     gap = np.inf
-    # The exact gradient at the point an accepted support solve produced:
-    # reused by the next round instead of recomputed.
-    polished = None
-    # Every round spends an epoch, except a confirmation on the exact residual
-    # or a kept support solve, which cannot repeat without one: bounded.
-    for _ in range(4 * (max_iter + 1)):
-        just_polished = polished is not None
-        if just_polished:
-            (grad, r_norm2, r_dot_y), polished = polished, None
-        else:
-            grad, r_norm2, r_dot_y = state.gradient(w, exact)
+    # Every round spends an epoch, except a confirmation on the exact
+    # residual, which cannot repeat without one: bounded.
+    for _ in range(2 * (max_iter + 1)):
+        if candidate is not None and candidate.size and not (
+            tried is not None and np.array_equal(candidate, tried)
+        ):
+            tried = candidate
+            primal = 0.5 * state.residual_norm2(w) + enet_penalty_value(w, l1_reg, l2_reg)
+            if _polish_support(state, w, l1_reg, l2_reg, primal) is not None:
+                solved = exact = True
+        candidate = None
+        grad, r_norm2, r_dot_y = state.gradient(w, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
         if not (np.isfinite(gap) and np.all(np.isfinite(w))):
             w[:] = last_finite
@@ -125,32 +138,24 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         if watch.stalled(gap) and gap > tol:
             return gap, n_epochs, "stalled"
         if gap <= tol:
-            if just_polished:
-                return gap, n_epochs, "converged"  # already the support's solve
-            if exact or not state.drifts:
-                # Near the optimum the gaps are rounding noise: the exact
-                # solve is kept whenever its gap is within the tolerance too.
-                gap, _ = _polish_support(
-                    state, w, gap, l1_reg, l2_reg, positive, accept=max(gap, tol)
-                )
-                return gap, n_epochs, "converged"
-            exact = True  # confirm on the residual recomputed from w
-            continue
+            if not (exact or state.residual_exact):
+                exact = True  # confirm on the residual recomputed from w
+                continue
+            if not solved:
+                # Land on the optimum, not just within the tolerance. The
+                # dual point stays the one just measured, so the gap falls by
+                # exactly what the primal objective does: no pass to check.
+                # Near the optimum the objectives differ by rounding: the
+                # solve is kept whenever that gap stays within the tolerance.
+                primal = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
+                gain = _polish_support(state, w, l1_reg, l2_reg, primal, tol - gap)
+                if gain is not None:
+                    gap = max(gap - gain, 0.0)
+            return gap, n_epochs, "converged"
         exact = False
         if n_epochs >= max_iter:
             return gap, n_epochs, "max_iter"
         support = np.flatnonzero(w)
-        if (
-            support.size
-            and np.array_equal(support, previous)
-            and not (tried is not None and np.array_equal(support, tried))
-        ):
-            tried = support
-            new_gap, evaluation = _polish_support(state, w, gap, l1_reg, l2_reg, positive)
-            if new_gap < gap:
-                polished = evaluation
-                continue  # with the gradient at the new point
-        previous = support
         scores = _scores(w, grad, sq_norms, l1_reg, l2_reg, positive)
         n_candidates = int(np.count_nonzero(scores > -np.inf))
         if n_candidates == 0:
@@ -165,6 +170,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             max(_INNER_RATIO * violation, floor), max_iter - n_epochs,
         )
         n_epochs += epochs
+        solved = False
         moved = not np.array_equal(before, w[ws])
         if not moved and ws.shape[0] >= n_candidates:
             # Every violating feature was in the working set and none moved.
@@ -172,24 +178,28 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
             return gap, n_epochs, "converged" if gap <= tol else "stalled"
         grow = epochs <= 1
+        after = np.flatnonzero(w)
+        if np.array_equal(after, support):
+            candidate = after
     return gap, n_epochs, "max_iter"
 
 
-def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
-    """Solve exactly on the support found, when that costs a few passes.
+def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
+    """Solve exactly on the support of ``w``, when that costs a few passes.
 
     With the support ``S`` and the signs right, the optimum solves
     ``(A_S^T A_S + l2 I) w_S = A_S^T y - l1 sign(w_S)``. Coefficients whose
     sign the solve flips leave the support (at most ``_POLISH_TRIES``
-    times). The result is kept when its duality gap is lower: the fit then
-    lands on the optimum up to rounding, not just within the tolerance, for
-    the price of the support's Gram matrix (a few passes' worth of work at
-    most) and one pass to check. Returns the gap of the ``w`` kept, and
-    ``(grad, ||r||^2, r.y)`` at the solve's point when it is kept (else None).
+    times). The solution replaces ``w`` when its objective is at most
+    ``primal + slack``, ``primal`` the objective at ``w``: the fit then lands on the optimum up
+    to rounding, not just within the tolerance, for the price of the
+    support's Gram matrix (a few passes' worth of work at most). Returns the
+    fall of the objective (negative within ``slack``) when ``w`` was
+    replaced, else None.
     """
     support = np.flatnonzero(w)
     if support.size == 0 or not state.polish_affordable(support.size):
-        return gap, None
+        return None
     G_full, b_full = state.support_system(support)
     sign_full = np.sign(w[support])
     keep = np.ones(support.size, dtype=bool)
@@ -197,30 +207,38 @@ def _polish_support(state, w, gap, l1_reg, l2_reg, positive, accept=None):
         G = G_full[np.ix_(keep, keep)]
         G[np.diag_indices_from(G)] += l2_reg
         sign = sign_full[keep]
-        try:
-            solution = np.linalg.solve(G, b_full[keep] - l1_reg * sign)
-        except np.linalg.LinAlgError:
-            return gap, None
-        if not np.all(np.isfinite(solution)):
-            return gap, None
+        solution = _solve_symmetric(G, b_full[keep] - l1_reg * sign)
+        if solution is None:
+            return None
         flipped = np.sign(solution) != sign
         if not flipped.any():
             break
         keep[np.flatnonzero(keep)[flipped]] = False
         if not keep.any():
-            return gap, None
+            return None
     else:
-        return gap, None
-    before = w[support].copy()
-    w[support] = 0.0
-    w[support[keep]] = solution
-    grad, r_norm2, r_dot_y = state.gradient(w, True)
-    new_gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
-    if new_gap < gap or (accept is not None and new_gap <= accept):
-        return new_gap, (grad, r_norm2, r_dot_y)
-    w[support] = before
-    state.gradient(w, True)
-    return gap, None
+        return None
+    polished = np.zeros_like(w)
+    polished[support[keep]] = solution
+    new_primal = 0.5 * state.residual_norm2(polished) + enet_penalty_value(
+        polished, l1_reg, l2_reg
+    )
+    if not new_primal <= primal + slack:
+        return None
+    w[:] = polished
+    return primal - new_primal
+
+
+def _solve_symmetric(G, b):
+    """``G^{-1} b`` for a symmetric ``G`` (Cholesky, else LU), or None."""
+    try:
+        solution = cho_solve(cho_factor(G, check_finite=False), b, check_finite=False)
+    except np.linalg.LinAlgError:
+        try:
+            solution = np.linalg.solve(G, b)
+        except np.linalg.LinAlgError:
+            return None
+    return solution if np.all(np.isfinite(solution)) else None
 
 
 def _affordable(n_samples, n_features, pass_cost, size):
@@ -326,30 +344,46 @@ def _extrapolated_epochs(state, ws, w, l1_reg, l2_reg, positive, tol, budget):
     return spent
 
 
-def _penalty(w, l1_reg, l2_reg):
-    return l1_reg * np.abs(w).sum() + 0.5 * l2_reg * float(w @ w)
+class _ResidualState:
+    """What the two residual states share: the exact objective, extrapolation."""
+
+    def residual_norm2(self, w):
+        """``||y - A w||^2`` from the support's columns."""
+        r = self.y - design_support_matvec(self.design, w)
+        return float(r @ r)
+
+    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
 
 
-class _DenseResidual:
-    """Residual ``r = y - A w`` of a dense design, updated by the kernel."""
+class _DenseResidual(_ResidualState):
+    """Residual ``r = y - A w`` of a dense design, updated by the kernel.
 
-    drifts = True
+    Updates drift from the exact residual over many epochs: it is recomputed
+    from ``w`` at every round when the support's columns are a small share
+    of the data (cheap), else only to confirm convergence.
+    """
 
     def __init__(self, design, y, w, first_grad):
         self.design = design
         self.y = y
         self.r = self._exact(w)
+        self.residual_exact = True
         self.state_size = y.shape[0]
         self.first_grad = first_grad
 
     def _exact(self, w):
         if not np.any(w):
             return self.y.copy()
-        return self.y - design_matvec(self.design, w)
+        return self.y - design_support_matvec(self.design, w)
 
     def gradient(self, w, exact):
-        if exact:
+        support_size = np.count_nonzero(w)
+        if exact or support_size * _EXACT_SHARE <= w.shape[0]:
             self.r = self._exact(w)
+            self.residual_exact = True
+        else:
+            self.residual_exact = False
         if self.first_grad is not None:
             grad, self.first_grad = self.first_grad, None
         else:
@@ -373,24 +407,21 @@ class _DenseResidual:
         )
 
     def objective(self, w_ws, r, l1_reg, l2_reg):
-        return 0.5 * float(r @ r) + _penalty(w_ws, l1_reg, l2_reg)
+        return 0.5 * float(r @ r) + enet_penalty_value(w_ws, l1_reg, l2_reg)
 
     def restore(self, ws, w, w_ws, r):
         w[ws] = w_ws
         self.r[:] = r
 
-    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
-        return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
 
-
-class _SparseResidual:
+class _SparseResidual(_ResidualState):
     """Residual of a CSC design held as ``r_s + c row_scale`` (see the kernel).
 
     Recomputed from ``w`` at every round: it costs the support's non-zeros
     only, and incremental updates drift over many epochs.
     """
 
-    drifts = False
+    residual_exact = True
 
     def __init__(self, design, y, w, first_grad):
         self.design = design
@@ -407,10 +438,10 @@ class _SparseResidual:
         if support.size < w.shape[0] // 4:
             # Only the support's columns: a product with all of them costs a
             # pass over every non-zero, and w is sparse.
-            product = d.csc[:, support] @ w[support]
+            product = design_columns_product(d, support, w[support])
         else:
-            product = d.csc @ w
-        r_s = self.y - np.asarray(product, dtype=np.float64)
+            product = np.asarray(d.csc @ w, dtype=np.float64)
+        r_s = self.y - product
         c = float(d.offset @ w)
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
@@ -465,20 +496,17 @@ class _SparseResidual:
         n = self.y.shape[0]
         r_s, c, t = state[:n], state[n], state[n + 1]
         value = float(r_s @ r_s) + 2.0 * c * t + c * c * self.nrs
-        return 0.5 * value + _penalty(w_ws, l1_reg, l2_reg)
+        return 0.5 * value + enet_penalty_value(w_ws, l1_reg, l2_reg)
 
     def restore(self, ws, w, w_ws, state):
         w[ws] = w_ws
         self.state[:] = state
 
-    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
-        return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
-
 
 class _GramState:
     """Everything from ``G = A.T A``: ``q = A.T y - G w`` is the gradient."""
 
-    drifts = False
+    residual_exact = True
 
     def __init__(self, G, Aty, y_norm2, w):
         self.G = G
@@ -490,6 +518,10 @@ class _GramState:
         w_dot_b = float(w @ self.Aty)
         r_norm2 = max(self.y_norm2 - w_dot_b - float(w @ q), 0.0)
         return q, r_norm2, self.y_norm2 - w_dot_b
+
+    def residual_norm2(self, w):
+        # ||y - A w||^2 = ||y||^2 - 2 w.Aty + w.G w
+        return max(self.y_norm2 - 2.0 * float(w @ self.Aty) + float(w @ (self.G @ w)), 0.0)
 
     def polish_affordable(self, size):
         # A solve on the support against a few Gram-matrix passes.
@@ -508,7 +540,7 @@ class _GramState:
 
     def objective(self, w_ws, q, l1_reg, l2_reg):
         # 1/2 w G w - b w = -1/2 w (b + q), up to a constant.
-        return -0.5 * float(w_ws @ (self.b_ws + q)) + _penalty(w_ws, l1_reg, l2_reg)
+        return -0.5 * float(w_ws @ (self.b_ws + q)) + enet_penalty_value(w_ws, l1_reg, l2_reg)
 
     def restore(self, ws, w, w_ws, q):
         self.w_ws[:] = w_ws
