@@ -207,6 +207,11 @@ def _targets(Y, sw, row_scale, fit_intercept):
     pre = np.array([power_of_two(v) for v in largest])
     Ys = Y / pre
     y_mean = sw @ Ys / n_samples if fit_intercept else np.zeros(Y.shape[1])
+    if fit_intercept:
+        # A constant target is its own mean: exactly, not up to the rounding
+        # of a weighted sum (which would leave a constant for X to fit).
+        constant = np.all(Ys == Ys[:1], axis=0)
+        y_mean[constant] = Ys[0, constant]
     Yc = (Ys - y_mean) * row_scale[:, None]
     post = np.array([power_of_two(v) for v in np.abs(Yc).max(axis=0, initial=0.0)])
     Yc /= post

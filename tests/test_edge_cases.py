@@ -18,6 +18,7 @@ from sklearn_mtl import (
     MultiTaskSharedRepClassifier,
     MultiTaskSharedRepRegressor,
     RegularizedGDRegressor,
+    regularized_gd_path,
 )
 from sklearn_mtl._penalties import enet_objective
 
@@ -461,3 +462,32 @@ def test_multitask_float32_model_beyond_float32_max_is_an_error_not_inf():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(ValueError, match="cannot be stored in float32"):
             MultiTaskSharedRepRegressor(n_components=2).fit(X, Y)
+
+
+@pytest.mark.parametrize("penalty", ["l2", None])
+def test_constant_target_with_integer_weights_gives_exactly_zero_coefficients(penalty):
+    # The weighted mean of a constant target (weights rescaled to sum to n,
+    # inexactly) missed the constant by rounding, and the rest was fitted:
+    # coef_ ~1e-23 instead of 0, a different model once X is shifted.
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.standard_normal((12, 17)).astype(np.float32))
+    sw = np.array([3.0, 1, 3, 0, 2, 3, 2, 1, 1, 2, 0, 2])
+    y = np.full(12, -0.125)
+    est = RegularizedGDRegressor(penalty, alpha=0.0046, positive=True).fit(X, y, sw)
+    assert np.all(est.coef_ == 0.0)
+    assert est.intercept_ == -0.125
+
+
+def test_sparse_nonnegative_path_without_positive_correlation_is_all_zero():
+    # alpha_max is 0 (no feature correlates positively with y), so the grid
+    # is 1e-15 as sklearn's: the sparse path refused it as a non-negative
+    # least-squares problem, although w = 0 solves it exactly.
+    rng = np.random.default_rng(0)
+    X = sp.csc_matrix(np.abs(rng.standard_normal((20, 3))) * (rng.random((20, 3)) < 0.7))
+    y = -np.asarray(X @ [1.0, 2.0, 0.5]).ravel() - rng.random(20)
+    _, coefs, _ = regularized_gd_path(
+        X, y, positive=True, n_alphas=3, fit_intercept=False
+    )
+    assert np.all(coefs == 0.0)
+    est = RegularizedGDRegressor(None, positive=True, fit_intercept=False)
+    assert np.all(est.fit(X, y).coef_ == 0.0)

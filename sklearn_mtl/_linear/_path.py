@@ -143,7 +143,9 @@ def enet_path_on_design(
             l1_reg, l2_reg = internal_penalties(
                 alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
             )
-            if positive and design.csc is not None and not (l1_reg or l2_reg):
+            sparse_nnls = positive and design.csc is not None and not (l1_reg or l2_reg)
+            # w = 0 solves it when no feature correlates positively with y.
+            if sparse_nnls and design_rmatvec(design, y).max(initial=0.0) > 0:
                 # No duality gap bounds a sparse non-negative least-squares
                 # fit (with a ridge at rounding level the gap of an
                 # interpolating fit never closes), and the exact NNLS solver
@@ -155,7 +157,7 @@ def enet_path_on_design(
                     "squares is solved exactly on dense data only. Pass "
                     "X.toarray(), or a larger alpha."
                 )
-            if y_norm2 == 0.0:
+            if y_norm2 == 0.0 or sparse_nnls:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"
             elif l1_reg > 0 or (positive and l2_reg > 0):
