@@ -286,6 +286,14 @@ def convergence_message(result, what="Objective"):
             "accuracy here, and more iterations will not help. Loosen tol, or "
             "scale the features (e.g. StandardScaler)."
         )
+    if status == "dtype":
+        return (
+            f"{what} did not converge{where}: the {result.measure} is {gap:.3e} at "
+            f"the coefficients as stored in X's dtype (float32), above the "
+            f"tolerance {tol:.3e}; the solver's float64 solution was closer: "
+            "float32 coefficients cannot resolve it. Fit on "
+            "X.astype(np.float64), or loosen tol."
+        )
     if status == "non-finite":
         return (
             f"{what} did not converge{where}: a non-finite value appeared in the "

@@ -145,23 +145,38 @@ def least_squares(design, y, positive, max_iter, tol):
         operator, y, atol=rtol, btol=rtol, conlim=0.0, iter_lim=max_iter
     )
     w, istop, n_iter = result[0], result[1], result[2]
-    # LSQR's residuals and its estimate of ||A||_F come from recurrences that
-    # drift on ill-conditioned problems (the estimate grows past ||A||_F as
-    # its vectors lose orthogonality): the measure is taken on exact ones.
+    measure = _relative_residual(design, y, w)
+    if measure <= tol:
+        status = "converged"
+    else:
+        status = "max_iter" if istop == 7 else "stalled"
+    if design.dtype != np.float64:
+        # coef_ takes X's dtype: the measure is the stored coefficients'
+        # (the cast scales by a power of two, so rounding here is the same).
+        stored = w.astype(design.dtype).astype(np.float64)
+        stored_measure = _relative_residual(design, y, stored)
+        if stored_measure > max(tol, 2.0 * measure):
+            status = "dtype"  # the rounding to the dtype, not the solver
+        w, measure = stored, stored_measure
+    return w, float(measure), int(n_iter), status
+
+
+def _relative_residual(design, y, w):
+    """LSQR's relative residual at ``w``, on the exact residual and ``||A||_F``.
+
+    LSQR's residuals and its estimate of ``||A||_F`` come from recurrences
+    that drift on ill-conditioned problems (the estimate grows past
+    ``||A||_F`` as its vectors lose orthogonality). Its two tests: a
+    consistent system (the residual itself is small) or a least-squares
+    solution (the normal-equation residual is small); the measure is the
+    smaller, each relative to its scale.
+    """
     anorm = float(np.sqrt(design.sq_norms.sum()))
     r = y - design_matvec(design, w)
     rnorm = float(np.linalg.norm(r))
     arnorm = float(np.linalg.norm(design_rmatvec(design, r)))
     xnorm = float(np.linalg.norm(w))
-    # LSQR's two tests: a consistent system (the residual itself is small) or
-    # a least-squares solution (the normal-equation residual is small); the
-    # measure is whichever is smaller, relative to its scale.
     tiny = np.finfo(np.float64).tiny
     consistent = rnorm / max(anorm * xnorm + np.sqrt(y @ y), tiny)
     normal = arnorm / max(anorm * rnorm, tiny)
-    measure = min(consistent, normal)
-    if measure <= tol:
-        status = "converged"
-    else:
-        status = "max_iter" if istop == 7 else "stalled"
-    return w, float(measure), int(n_iter), status
+    return float(min(consistent, normal))

@@ -15,13 +15,14 @@ largest violation has fallen to a fraction of what it was.
 
 The loop ends when the gap is at most ``tol`` ("converged"), when ``max_iter``
 epochs have been spent ("max_iter"), when a round containing every violating
-feature moves no coefficient by more than rounding ("stalled": the gap cannot
-fall further in floating point), or on a non-finite value ("non-finite").
+feature moves no coefficient by more than rounding, or rounds in a row lower
+neither the gap nor the objective ("stalled": the gap cannot fall further in
+floating point), or on a non-finite value ("non-finite").
 Every round spends at least one epoch, so ``max_iter`` bounds all the work.
 """
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import cho_factor, cho_solve, lstsq
 
 from .._design import (
     dense_of,
@@ -57,8 +58,12 @@ _EXACT_SHARE = 8
 # Inner tolerance as a fraction of the working set's largest violation.
 _INNER_RATIO = 0.3
 _ANDERSON_K = 5
-# Outer rounds in a row without lowering the best gap by this fraction mean
-# that rounding, not the iterations, limits the accuracy.
+# Epochs in one round at most: where coordinate steps crawl (nearly collinear
+# columns), the next round's pass and exact support solve can end the run.
+_ROUND_EPOCHS = 1000
+# Outer rounds in a row without lowering the best gap by this fraction, nor
+# the objective by more than its rounding, mean that rounding, not the
+# iterations, limits the accuracy.
 _PROGRESS = 1e-3
 _STALL_ROUNDS = 20
 
@@ -133,9 +138,11 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             w[:] = last_finite
             return np.inf, n_epochs, "non-finite"
         last_finite[:] = w
-        # A gap that stops falling while the coefficients still move by
-        # rounding is at the limit of floating point: stop, and say so.
-        if watch.stalled(gap) and gap > tol:
+        # A gap and an objective that stop falling while the coefficients
+        # still move by rounding are at the limit of floating point: stop,
+        # and say so (a slow fall is progress: max_iter bounds it).
+        objective = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
+        if watch.stalled(gap, objective) and gap > tol:
             return gap, n_epochs, "stalled"
         if gap <= tol:
             if not (exact or state.residual_exact):
@@ -167,7 +174,8 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         before = w[ws].copy()
         epochs = state.epochs(
             ws, w, l1_reg, l2_reg, positive,
-            max(_INNER_RATIO * violation, floor), max_iter - n_epochs,
+            max(_INNER_RATIO * violation, floor),
+            min(max_iter - n_epochs, _ROUND_EPOCHS),
         )
         n_epochs += epochs
         solved = False
@@ -188,38 +196,45 @@ def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
     """Solve exactly on the support of ``w``, when that costs a few passes.
 
     With the support ``S`` and the signs right, the optimum solves
-    ``(A_S^T A_S + l2 I) w_S = A_S^T y - l1 sign(w_S)``. Coefficients whose
-    sign the solve flips leave the support (at most ``_POLISH_TRIES``
-    times). The solution replaces ``w`` when its objective is at most
-    ``primal + slack``, ``primal`` the objective at ``w``: the fit then lands on the optimum up
-    to rounding, not just within the tolerance, for the price of the
-    support's Gram matrix (a few passes' worth of work at most). Returns the
-    fall of the objective (negative within ``slack``) when ``w`` was
+    ``(A_S^T A_S + l2 I) w_S = A_S^T y - l1 sign(w_S)``. When the solve
+    flips signs, the step goes from ``w`` toward it only as far as the first
+    coefficient reaching zero (the objective falls all along: it is the
+    solve's quadratic while the signs hold), which leaves the support, and
+    the smaller support is solved again (at most ``_POLISH_TRIES`` solves).
+    The result replaces ``w`` when its objective is at most ``primal +
+    slack``, ``primal`` the objective at ``w``: the fit then lands on the
+    optimum up to rounding, not just within the tolerance, for the price of
+    the support's Gram matrix (a few passes' worth of work at most). Returns
+    the fall of the objective (negative within ``slack``) when ``w`` was
     replaced, else None.
     """
     support = np.flatnonzero(w)
     if support.size == 0 or not state.polish_affordable(support.size):
         return None
     G_full, b_full = state.support_system(support)
-    sign_full = np.sign(w[support])
-    keep = np.ones(support.size, dtype=bool)
+    x = w[support].copy()
     for _ in range(_POLISH_TRIES):
-        G = G_full[np.ix_(keep, keep)]
-        G[np.diag_indices_from(G)] += l2_reg
-        sign = sign_full[keep]
-        solution = _solve_symmetric(G, b_full[keep] - l1_reg * sign)
-        if solution is None:
-            return None
-        flipped = np.sign(solution) != sign
-        if not flipped.any():
+        active = np.flatnonzero(x)
+        if active.size == 0:
             break
-        keep[np.flatnonzero(keep)[flipped]] = False
-        if not keep.any():
+        G = G_full[np.ix_(active, active)]
+        G[np.diag_indices_from(G)] += l2_reg
+        sign = np.sign(x[active])
+        target = _solve_symmetric(G, b_full[active] - l1_reg * sign)
+        if target is None:
             return None
-    else:
-        return None
+        crossing = np.sign(target) != sign
+        if not crossing.any():
+            x[active] = target
+            break
+        # Fraction of the way at which each crossing coefficient is zero.
+        start = x[active]
+        fractions = start[crossing] / (start[crossing] - target[crossing])
+        t = float(fractions.min())
+        x[active] = start + t * (target - start)
+        x[active[crossing][fractions <= t]] = 0.0
     polished = np.zeros_like(w)
-    polished[support[keep]] = solution
+    polished[support] = x
     new_primal = 0.5 * state.residual_norm2(polished) + enet_penalty_value(
         polished, l1_reg, l2_reg
     )
@@ -230,13 +245,20 @@ def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
 
 
 def _solve_symmetric(G, b):
-    """``G^{-1} b`` for a symmetric ``G`` (Cholesky, else LU), or None."""
+    """A solution of ``G x = b`` for a symmetric positive semi-definite ``G``,
+    or None.
+
+    Cholesky when ``G`` is definite; else (duplicated columns, a support
+    larger than the number of samples) the least-squares solution of least
+    norm, which solves the system whenever it is consistent.
+    """
     try:
         solution = cho_solve(cho_factor(G, check_finite=False), b, check_finite=False)
     except np.linalg.LinAlgError:
         try:
-            solution = np.linalg.solve(G, b)
-        except np.linalg.LinAlgError:
+            cond = np.finfo(np.float64).eps * G.shape[0]
+            solution = lstsq(G, b, cond=cond, lapack_driver="gelsd", check_finite=False)[0]
+        except (np.linalg.LinAlgError, ValueError):
             return None
     return solution if np.all(np.isfinite(solution)) else None
 
