@@ -101,7 +101,7 @@ _CAST_TOLERANCE = 2.0**-10
 
 
 def in_data_dtype(values, dtype, name):
-    """``values`` (float64, finite) in the data's ``dtype``, or a clear error.
+    """``values`` (float64) in the data's ``dtype``, or a clear error.
 
     Fitted attributes take the dtype of ``X``, as scikit-learn's do. When the
     solution does not fit in it (float32 data whose model is below 1e-38 or
@@ -109,6 +109,12 @@ def in_data_dtype(values, dtype, name):
     or infinities without a word: raise instead, naming the way out.
     """
     values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"The fitted {name} overflows float64: the features are too small "
+            "next to the targets for the solution to be represented. Scale X "
+            "(or y)."
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         cast = values.astype(dtype)
         if np.dtype(dtype) == np.float64:

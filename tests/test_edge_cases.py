@@ -516,3 +516,24 @@ def test_float32_least_squares_reports_the_residual_of_the_stored_coefficients()
     assert est.dual_gap_ == pytest.approx(measure, rel=1e-6)
     if measure > 1e-10:
         assert any("float32" in str(w.message) for w in caught)
+
+
+def test_multitask_on_subnormal_features_is_finite():
+    # unit = sqrt(y_scale / x_scale) overflowed for X near 1e-312 (the
+    # quotient, not its root, is beyond float64): 0 * inf gave NaN coef_.
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.integers(-3, 4, (60, 5)) * 1e-312)
+    Y = rng.standard_normal((60, 2))
+    est = MultiTaskSharedRepRegressor(alpha=1e-8).fit(X, Y)
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_float32_predictions_beyond_float32_are_an_error_not_inf():
+    X = np.array([[3e38], [1e38], [2e38]], dtype=np.float32)
+    est = RegularizedGDRegressor(None).fit(X, [3e38, 1e38, 2e38])
+    est.coef_ = np.array([4.0], dtype=np.float32)
+    with pytest.raises(ValueError, match="predictions overflow float32"):
+        est.predict(X)
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(est.predict(X64), 4.0 * X64.ravel() + est.intercept_)

@@ -593,7 +593,10 @@ def weighted_design(X, y, s, fit_intercept):
     yd = np.asarray(y, dtype=np.float64)
     if fit_intercept:
         m = (s @ Xd) / s.sum()
-        ym = (s @ yd) / s.sum()
+        # A constant y is its own mean: its centred values are exactly zero
+        # (the weighted sum would leave rounding noise, whose relative
+        # residual is of order one).
+        ym = yd[0] if yd.size and np.all(yd == yd[0]) else (s @ yd) / s.sum()
     else:
         m, ym = np.zeros(Xd.shape[1]), 0.0
     root = np.sqrt(s)

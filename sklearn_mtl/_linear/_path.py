@@ -242,7 +242,8 @@ def linear_predict(X, coef, intercept):
 
     Near the largest float, the sum of the products can overflow although
     the prediction is representable: it is then recomputed in units of
-    powers of two. A prediction beyond float64's range stays infinite.
+    powers of two. A prediction beyond the range of X's dtype is a
+    ValueError, not an infinity.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         out = safe_sparse_dot(X, coef.T, dense_output=True) + intercept
@@ -254,7 +255,14 @@ def linear_predict(X, coef, intercept):
     with np.errstate(over="ignore", invalid="ignore"):
         product = safe_sparse_dot(X / x_unit, coef64.T, dense_output=True)
         scaled = product * x_unit + np.asarray(intercept, dtype=np.float64) / unit
-        return (scaled * unit).astype(out.dtype, copy=False)
+        out = (scaled * unit).astype(out.dtype, copy=False)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"The predictions overflow {out.dtype.name}, the dtype of X: the "
+            "model's predictions on these samples are beyond its range. "
+            "Predict on X.astype(np.float64), or scale X and y."
+        )
+    return out
 
 
 def convergence_message(result, what="Objective"):

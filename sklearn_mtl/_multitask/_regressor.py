@@ -8,7 +8,6 @@ from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -19,6 +18,7 @@ from sklearn.utils.validation import (
 
 from .._datafits.squared import eigen_form, gram_form, row_form, statistics_form
 from .._design import make_design, power_of_two
+from .._linear._path import linear_predict
 from .._penalties import enet_prox, factor_penalty_value, factor_stationarity
 from .._solvers._stall import ROUNDING_ULPS, StallWatch
 from .._solvers.cg import conjugate_gradient
@@ -299,7 +299,8 @@ class Problem:
         self.task_weight = task_weight
         self.x_scale = x_scale
         self.y_scale = y_scale
-        self.unit = np.sqrt(y_scale / x_scale)
+        # Square roots first: y_scale / x_scale alone may overflow (X near 1e-310).
+        self.unit = np.sqrt(y_scale) / np.sqrt(x_scale)
         self.x_mean = x_mean  # (T or 1, p), user units
         self.y_mean = y_mean  # (T,), user units
         self.alpha_floor = alpha_floor
@@ -769,8 +770,7 @@ class MultiTaskSharedRepRegressor(RegressorMixin, MultiOutputMixin, BaseSharedRe
             dtype=[np.float64, np.float32],
             reset=False,
         )
-        coef = self.coef_.astype(X.dtype, copy=False)
-        return safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+        return linear_predict(X, self.coef_.astype(X.dtype, copy=False), self.intercept_)
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the R^2 of each task on its observed entries.
