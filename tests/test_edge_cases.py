@@ -365,19 +365,46 @@ def test_sparse_elastic_net_at_defaults_is_as_accurate_as_elasticnet():
 
 
 @pytest.mark.parametrize("penalty, alpha", [(None, 1.0), ("l2", 1e-30), ("l1", 1e-30)])
-def test_sparse_non_negative_least_squares_is_a_clear_error(penalty, alpha):
-    # The error named penalty=None even for penalty="l2" with an alpha below
-    # rounding; it must say why (the penalty vanishes) and what to do.
+def test_sparse_non_negative_least_squares_is_solved_exactly(penalty, alpha):
+    # Sparse X raised "needs dense X" (even for penalty="l2" with an alpha
+    # below rounding: the penalty vanishes). A small one is now solved on a
+    # dense copy, as dense X is; a large one is a clear error.
     rng = np.random.default_rng(5)
     X = np.abs(rng.standard_normal((40, 5)))
     y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    exact = nnls(X - X.mean(axis=0), y - y.mean())[0]
     est = RegularizedGDRegressor(penalty, alpha=alpha, positive=True)
-    with pytest.raises(ValueError, match="needs dense X.*X.toarray"):
-        est.fit(sp.csr_matrix(X), y)
-    dense = est.fit(X, y)
-    np.testing.assert_allclose(
-        dense.coef_, nnls(X - X.mean(axis=0), y - y.mean())[0], rtol=1e-8, atol=1e-12
-    )
+    for data in (X, sp.csr_matrix(X), sp.csc_matrix(X)):
+        np.testing.assert_allclose(est.fit(data, y).coef_, exact, rtol=1e-8, atol=1e-12)
+
+
+def test_large_sparse_non_negative_least_squares_is_a_clear_error(monkeypatch):
+    import sklearn_mtl._linear._path as path
+
+    monkeypatch.setattr(path, "NNLS_DENSE_MAX", 100)
+    rng = np.random.default_rng(5)
+    X = np.abs(rng.standard_normal((40, 5)))
+    y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="dense copy of X.*larger alpha"):
+        RegularizedGDRegressor(None, positive=True).fit(sp.csr_matrix(X), y)
+
+
+def test_nnls_iteration_limit_is_no_raw_error(monkeypatch):
+    # scipy's NNLS raises RuntimeError at its iteration limit instead of
+    # returning (a survey case: 37 x 38, duplicated and nearly constant
+    # columns, max_iter=100). Bounded-variable least squares takes over.
+    import scipy.optimize
+
+    def limit(*args, **kwargs):
+        raise RuntimeError("Maximum number of iterations reached.")
+
+    rng = np.random.default_rng(5)
+    X = np.abs(rng.standard_normal((40, 5)))
+    y = X @ np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    exact = nnls(X - X.mean(axis=0), y - y.mean())[0]
+    monkeypatch.setattr(scipy.optimize, "nnls", limit)
+    est = RegularizedGDRegressor(None, positive=True).fit(X, y)
+    np.testing.assert_allclose(est.coef_, exact, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("scale", [1e-40, 1e-160, 1e-300])

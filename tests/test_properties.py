@@ -1711,8 +1711,6 @@ def test_regressor_objective(case, penalty, ratio, l1_ratio, fit_intercept, posi
     y_in = y.astype(dtype)
     what = describe(case, params=params)
     out = capped(_fit_linear, params, X_in, y_in, sw, what=what)
-    if out.status == "raised" and penalty is None and positive and sp.issparse(X_in):
-        return  # documented: NNLS needs dense X
     check_outcome(out, what, allow_error=False)
     res = out.value
     assert_finite(res, what)
@@ -1735,7 +1733,7 @@ def test_regressor_objective(case, penalty, ratio, l1_ratio, fit_intercept, posi
         floor = rounding_floor(yk, dtype, X, coef[k])
         if alpha == 0 and not positive:
             floor += rank_cutoff_excess(X, yk, s, fit_intercept, F_best)
-        if alpha == 0 and sp.issparse(X_in):
+        if alpha == 0 and sp.issparse(X_in) and not positive:
             # LSQR: dual_gap_ is its relative residual, promised below tol
             # unless a ConvergenceWarning says otherwise.
             if not warned(out) and gaps[k] > tol * (1 + 1e-6):
@@ -1983,8 +1981,6 @@ def test_regressor_invariance(case, data, penalty, ratio, l1_ratio, fit_intercep
         y_in = (Yv[:, 0] if one_d else Yv).astype(dtype)
         what = describe(case, variant=v, params=params)
         out = capped(_fit_linear, params, X_in, y_in, swv, what=what)
-        if out.status == "raised" and penalty is None and positive and sp.issparse(X_in):
-            continue
         # Scaled copies near the limits may be refused with a clear error.
         if not check_outcome(out, what, allow_error=v.kind == "scale"):
             continue
@@ -2009,7 +2005,7 @@ def test_regressor_invariance(case, data, penalty, ratio, l1_ratio, fit_intercep
             for k in range(Y.shape[1])
         ]
         gaps = np.ravel(out.value["dual_gap"]).astype(np.float64)
-        if alpha == 0 and sp.issparse(X_in):
+        if alpha == 0 and sp.issparse(X_in) and not positive:
             # LSQR: the gap is its (scale-free) relative residual, below tol
             # unless it warned; allow what that residual allows.
             for k in range(Y.shape[1]):

@@ -33,6 +33,7 @@ from ._path import (
     check_alphas,
     enet_path_on_design,
     intercepts,
+    linear_predict,
 )
 from ._regressor import RegularizedGDRegressor
 
@@ -365,7 +366,7 @@ class RegularizedGDRegressorCV(RegressorMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             reset=False,
         )
-        return safe_sparse_dot(X, self.coef_, dense_output=True) + self.intercept_
+        return linear_predict(X, self.coef_, self.intercept_)
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.

@@ -23,7 +23,11 @@ from sklearn.utils.validation import check_array
 
 from .._design import design_gram, design_rmatvec, linear_design, power_of_two
 from .._penalties import penalty_strengths
-from .._solvers.quadratic import least_squares, ridge_conjugate_gradient
+from .._solvers.quadratic import (
+    NNLS_DENSE_MAX,
+    least_squares,
+    ridge_conjugate_gradient,
+)
 from .._solvers.working_set import enet_working_set, enet_working_set_gram
 from .._validation import in_data_dtype
 
@@ -143,21 +147,23 @@ def enet_path_on_design(
             l1_reg, l2_reg = internal_penalties(
                 alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
             )
+            # Non-negative least squares is solved exactly on a dense copy of
+            # the design; no duality gap bounds an iterative sparse fit (with
+            # a ridge at rounding level the gap of an interpolating fit never
+            # closes). w = 0 solves it when no feature correlates positively
+            # with y, whatever the size.
             sparse_nnls = positive and design.csc is not None and not (l1_reg or l2_reg)
-            # w = 0 solves it when no feature correlates positively with y.
-            if sparse_nnls and design_rmatvec(design, y).max(initial=0.0) > 0:
-                # No duality gap bounds a sparse non-negative least-squares
-                # fit (with a ridge at rounding level the gap of an
-                # interpolating fit never closes), and the exact NNLS solver
-                # is dense.
+            zero_nnls = sparse_nnls and not design_rmatvec(design, y).max(initial=0.0) > 0
+            if sparse_nnls and not zero_nnls and n_samples * n_features > NNLS_DENSE_MAX:
                 raise ValueError(
                     "positive=True without a penalty the data can resolve "
                     f"(penalty=None, or alpha={alpha!r} below the rounding of "
-                    "the data's scale) needs dense X: non-negative least "
-                    "squares is solved exactly on dense data only. Pass "
-                    "X.toarray(), or a larger alpha."
+                    "the data's scale) is solved exactly on a dense copy of X, "
+                    f"here {n_samples} x {n_features} entries, more than "
+                    f"{NNLS_DENSE_MAX}. Pass a larger alpha, or X.toarray() if "
+                    "it fits in memory."
                 )
-            if y_norm2 == 0.0 or sparse_nnls:
+            if y_norm2 == 0.0 or zero_nnls:
                 w[:] = 0.0
                 gap, n_iter, status = 0.0, 0, "converged"
             elif l1_reg > 0 or (positive and l2_reg > 0):

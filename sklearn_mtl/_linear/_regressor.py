@@ -85,8 +85,8 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     positive : bool, default=False
         When True, constrain the coefficients to be non-negative. Without a
         penalty (or with an alpha below rounding) this is non-negative least
-        squares, solved exactly (active-set NNLS) on dense data; sparse data
-        then raises a ValueError.
+        squares, solved exactly (active-set NNLS) on the data, or on a dense
+        copy of sparse data (a ValueError beyond 4 million entries).
     verbose : int, default=0
         Print a line per target when positive.
 

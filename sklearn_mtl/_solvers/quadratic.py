@@ -37,6 +37,9 @@ from .cg import conjugate_gradient
 _STALL_ITERATIONS = 25
 # Factorise the Gram (or kernel) matrix when its side is at most this.
 _DIRECT_MAX = 2000
+# Sparse non-negative least squares is solved on a dense copy of at most this
+# many entries (32 MB).
+NNLS_DENSE_MAX = 1 << 22
 
 
 def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
@@ -113,17 +116,21 @@ def _solve(factor, v):
 def least_squares(design, y, positive, max_iter, tol):
     """Unpenalised least squares; returns ``(w, measure, n_iter, status)``.
 
-    ``positive`` is for dense designs only.
+    ``positive`` on a sparse design solves on a dense copy of it (at most
+    ``NNLS_DENSE_MAX`` entries: the caller checks).
 
     ``measure`` is 0 for the direct solvers and LSQR's relative residual
     (of the system or of the normal equations, the smaller) otherwise.
     """
-    if design.csc is None:
-        A = np.asarray(design.X, dtype=np.float64)
+    if design.csc is None or positive:
+        if design.csc is None:
+            A = np.asarray(design.X, dtype=np.float64)
+        else:
+            A = np.asarray(design.csc.todense(), dtype=np.float64)
         if design.implicit:
-            A = A - design.offset
+            A = A - np.multiply.outer(design.row_scale, design.offset)
         if positive:
-            w, _ = scipy.optimize.nnls(A, y, maxiter=max(max_iter, 3 * A.shape[1]))
+            return _nonnegative_least_squares(A, y, max_iter)
         else:
             # Singular values below this are rounding (numpy's default cutoff).
             cond = np.finfo(np.float64).eps * max(A.shape)
@@ -180,3 +187,24 @@ def _relative_residual(design, y, w):
     consistent = rnorm / max(anorm * xnorm + np.sqrt(y @ y), tiny)
     normal = arnorm / max(anorm * rnorm, tiny)
     return float(min(consistent, normal))
+
+
+def _nonnegative_least_squares(A, y, max_iter):
+    """``(w, 0, n_iter, status)``: scipy's active-set NNLS, exact when it ends.
+
+    Its iteration limit raises instead of returning (degenerate problems can
+    need more than the customary 3 p steps): then bounded-variable least
+    squares from scipy takes over within ``max_iter``, and its status tells
+    whether it met its optimality test.
+    """
+    try:
+        w, _ = scipy.optimize.nnls(A, y, maxiter=max(max_iter, 3 * A.shape[1]))
+        return w, 0.0, 1, "converged"
+    except RuntimeError:
+        result = scipy.optimize.lsq_linear(
+            A, y, bounds=(0.0, np.inf), method="bvls", max_iter=max_iter, tol=1e-15
+        )
+        w = np.maximum(result.x, 0.0)
+        if result.status > 0:
+            return w, 0.0, int(result.nit), "converged"
+        return w, float(result.optimality), int(result.nit), "max_iter"
