@@ -461,6 +461,7 @@ def design_gram(design, weights=None):
         rows = slice(start, start + block)
         Xb = data[rows]
         if sp.issparse(Xb):
+            Xb = Xb.astype(np.float64)  # float32 products overflow and round
             G += dense_of(Xb.T @ sp.diags(w[rows]) @ Xb)
         else:
             Xb = np.asarray(Xb, dtype=np.float64)
@@ -481,7 +482,8 @@ def design_kernel(design):
     """``A @ A.T`` in float64 (for designs with few samples)."""
     data = design.X if design.csc is None else design.csc
     if design.csc is not None:
-        K = dense_of(data @ data.T)
+        data64 = data.astype(np.float64)  # float32 products overflow and round
+        K = dense_of(data64 @ data64.T)
     else:
         K = np.zeros((design.n_samples, design.n_samples))
         step = max(1, _PRODUCT_BLOCK // max(design.n_samples, 1))

@@ -100,13 +100,15 @@ def as_float_targets(y):
 _CAST_TOLERANCE = 2.0**-10
 
 
-def in_data_dtype(values, dtype, name):
+def in_data_dtype(values, dtype, name, floor=0.0):
     """``values`` (float64) in the data's ``dtype``, or a clear error.
 
     Fitted attributes take the dtype of ``X``, as scikit-learn's do. When the
     solution does not fit in it (float32 data whose model is below 1e-38 or
     above 3e38, say from targets of that size), the cast would return zeros
     or infinities without a word: raise instead, naming the way out.
+    Changes are measured against the largest value, or ``floor`` when that
+    is larger: the size below which the caller's model does not notice.
     """
     values = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
@@ -122,7 +124,7 @@ def in_data_dtype(values, dtype, name):
         largest = np.abs(values).max(initial=0.0)
         if largest == 0.0:
             return cast
-        error = np.abs(cast.astype(np.float64) - values).max() / largest
+        error = np.abs(cast.astype(np.float64) - values).max() / max(largest, floor)
     if not error <= _CAST_TOLERANCE:
         info = np.finfo(dtype)
         raise ValueError(

@@ -564,3 +564,32 @@ def test_float32_predictions_beyond_float32_are_an_error_not_inf():
         est.predict(X)
     X64 = X.astype(np.float64)
     np.testing.assert_allclose(est.predict(X64), 4.0 * X64.ravel() + est.intercept_)
+
+
+def test_multitask_on_sparse_float32_beyond_float32_squares():
+    # The kernel matrix X X^T of sparse float32 data was formed in float32:
+    # entries near 1e61 overflowed to inf and eigh raised a raw LinAlgError.
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.standard_normal((23, 40)) * 1e27).astype(np.float32))
+    Y = rng.standard_normal((23, 3))
+    est = MultiTaskSharedRepRegressor(alpha=1e-60, fit_intercept=False).fit(X, Y)
+    assert np.all(np.isfinite(est.coef_))
+    dense = MultiTaskSharedRepRegressor(alpha=1e-60, fit_intercept=False)
+    dense.fit(X.toarray().astype(np.float64), Y)
+    np.testing.assert_allclose(est.predict(X), dense.predict(X.toarray()), rtol=1e-3, atol=1e-3)
+
+
+def test_classifier_coefficients_too_small_to_matter_may_leave_float32():
+    # Coefficients below float32's range whose logits X W stay below 1e-7
+    # change no probability: the float32 cast is no error for them.
+    from sklearn_mtl._validation import in_data_dtype
+
+    values = np.array([1e-44, -3e-45])
+    with pytest.raises(ValueError, match="cannot be stored in float32"):
+        in_data_dtype(values, np.float32, "coef_")
+    stored = in_data_dtype(values, np.float32, "coef_", floor=1e-7)
+    assert stored.dtype == np.float32
+    X = np.ones((30, 1), dtype=np.float32)
+    y = np.arange(30) % 2
+    est = MultiTaskSharedRepClassifier().fit(X, y)
+    assert np.all(np.isfinite(est.coef_))

@@ -564,7 +564,14 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
                 b[cols] -= b[cols].mean()
         if self.l1_ratio == 0:
             U, V = _balanced_factors(U, V)
-        self._store(U, V, b, problem.classes, offsets, single_task, dtype)
+        # Coefficients whose logits X W stay below 1e-7 do not change the
+        # probabilities: losing them to float32's range does not matter.
+        design = problem.design
+        x_rms = problem.root_scale**2 * np.sqrt(
+            design.sq_norms.max(initial=0.0) / max(design.n_samples, 1)
+        )
+        floor = 1e-7 / x_rms if x_rms > 0 else np.inf
+        self._store(U, V, b, problem.classes, offsets, single_task, dtype, floor)
         self.n_iter_ = int(n_iter)
 
     @staticmethod
@@ -864,14 +871,15 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
     # ------------------------------------------------------------ attributes
 
-    def _store(self, U, V, b, classes, offsets, single_task, dtype):
+    def _store(self, U, V, b, classes, offsets, single_task, dtype, floor=0.0):
         self._single_task = single_task
         self._classes = classes
         self._offsets = offsets
-        self._heads = in_data_dtype(V, dtype, "heads")
-        self._intercepts = in_data_dtype(b, dtype, "intercept_")
-        self.components_ = in_data_dtype(U.T, dtype, "components_")
-        W = in_data_dtype((U @ V).T, dtype, "coef_")
+        factor_floor = np.sqrt(floor)
+        self._heads = in_data_dtype(V, dtype, "heads", factor_floor)
+        self._intercepts = in_data_dtype(b, dtype, "intercept_", 1e-7)
+        self.components_ = in_data_dtype(U.T, dtype, "components_", factor_floor)
+        W = in_data_dtype((U @ V).T, dtype, "coef_", floor)
         coef = [W[offsets[t] : offsets[t + 1]] for t in range(len(classes))]
         intercept = [
             self._intercepts[offsets[t] : offsets[t + 1]] for t in range(len(classes))
