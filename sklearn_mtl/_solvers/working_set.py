@@ -43,6 +43,8 @@ from ._stall import StallWatch
 # a pass but not tiny saves rounds.
 _MIN_SIZE = 10
 _MIN_FRACTION = 0.02
+# A working set this full of non-zeros after its round grows fourfold.
+_SATURATED = 0.9
 # The exact solve on the support may cost this many passes over the data, or
 # this many flops (negligible) whatever the passes cost.
 _POLISH_PASSES = 4
@@ -109,7 +111,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     floor = 4.0 * np.finfo(np.float64).eps * np.sqrt(sq_norms.max(initial=0.0)) * y_norm
     n_epochs = 0
     ws_size = 0
-    grow = False
+    grow = saturated = False
     exact = False
     last_finite = w.copy()
     # The exact solve is tried on a warm start's support at once, then on
@@ -167,7 +169,11 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         n_candidates = int(np.count_nonzero(scores > -np.inf))
         if n_candidates == 0:
             return gap, n_epochs, "stalled"
-        new_size = max(min_size, 2 * support.size, 2 * ws_size if grow else 0, ws_size)
+        # A working set that the last round filled with non-zeros was too
+        # small: grow it faster (each round costs a pass), while the support
+        # may still grow that much (a lasso support has at most n features).
+        factor = 4 if saturated and 4 * support.size <= state.n_rows else 2
+        new_size = max(min_size, factor * support.size, 2 * ws_size if grow else 0, ws_size)
         ws_size = min(new_size, n_features)
         ws = _top(scores, ws_size)
         violation = _largest_violation(w[ws], grad[ws], l1_reg, l2_reg, positive)
@@ -187,6 +193,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             return gap, n_epochs, "converged" if gap <= tol else "stalled"
         grow = epochs <= 1
         after = np.flatnonzero(w)
+        saturated = after.size >= _SATURATED * ws.shape[0]
         if np.array_equal(after, support):
             candidate = after
     return gap, n_epochs, "max_iter"
@@ -369,6 +376,10 @@ def _extrapolated_epochs(state, ws, w, l1_reg, l2_reg, positive, tol, budget):
 class _ResidualState:
     """What the two residual states share: the exact objective, extrapolation."""
 
+    @property
+    def n_rows(self):
+        return self.y.shape[0]
+
     def residual_norm2(self, w):
         """``||y - A w||^2`` from the support's columns."""
         r = self.y - design_support_matvec(self.design, w)
@@ -529,6 +540,7 @@ class _GramState:
     """Everything from ``G = A.T A``: ``q = A.T y - G w`` is the gradient."""
 
     residual_exact = True
+    n_rows = np.inf  # unknown: only the Gram matrix is held
 
     def __init__(self, G, Aty, y_norm2, w):
         self.G = G
