@@ -21,6 +21,7 @@ from sklearn_mtl import (
     regularized_gd_path,
 )
 from sklearn_mtl._penalties import enet_objective
+from sklearn_mtl._solvers import quadratic
 
 
 def _no_convergence_warning(fit):
@@ -436,7 +437,8 @@ def test_predict_near_the_largest_float_does_not_overflow_midway():
     np.testing.assert_allclose(est.predict(sp.csr_matrix(X)), [1.5e308, 6.5, 1.5])
 
 
-def test_lsqr_reports_its_measure_at_the_returned_coefficients():
+def test_lsqr_reports_its_measure_at_the_returned_coefficients(monkeypatch):
+    monkeypatch.setattr(quadratic, "solved_directly", lambda n, p: False)  # LSQR
     # LSQR's own estimate of ||A||_F grows past the truth when its vectors
     # lose orthogonality (a duplicated column): the reported relative
     # residual was 3 times below the one at coef_.
@@ -520,7 +522,10 @@ def test_sparse_nonnegative_path_without_positive_correlation_is_all_zero():
     assert np.all(est.fit(X, y).coef_ == 0.0)
 
 
-def test_float32_least_squares_reports_the_residual_of_the_stored_coefficients():
+def test_float32_least_squares_reports_the_residual_of_the_stored_coefficients(
+    monkeypatch,
+):
+    monkeypatch.setattr(quadratic, "solved_directly", lambda n, p: False)  # LSQR
     # LSQR's relative residual was measured at its float64 solution (1.9e-10)
     # while coef_ holds that solution rounded to float32, whose normal-
     # equation residual is 2.5e-5: dual_gap_ must describe coef_.
@@ -593,3 +598,18 @@ def test_classifier_coefficients_too_small_to_matter_may_leave_float32():
     y = np.arange(30) % 2
     est = MultiTaskSharedRepClassifier().fit(X, y)
     assert np.all(np.isfinite(est.coef_))
+
+
+def test_small_sparse_least_squares_is_exact_when_ill_conditioned():
+    # Columns 2**29 times their spread, no intercept, fewer samples than
+    # features: LSQR stopped on its relative residual with the objective at
+    # 6e-7 of y's (the interpolating fit reaches 0). Small sparse X is now
+    # solved directly, as dense X is.
+    rng = np.random.default_rng(31175)
+    Z = rng.integers(-3, 4, (11, 26)).astype(np.float64)
+    X = Z + 2.0**29 * rng.uniform(0.5, 1.0, 26).round(3)
+    y = Z @ rng.standard_normal(26) + 5.0
+    for data in (X, sp.csr_matrix(X)):
+        est = RegularizedGDRegressor(None, fit_intercept=False, tol=1e-12).fit(data, y)
+        r = y - X @ est.coef_
+        assert 0.5 * np.mean(r**2) <= 1e-12 * 0.5 * np.mean(y**2)

@@ -182,7 +182,7 @@ NOT_APPLICABLE = {
         "checks sklearn's UserWarning that coordinate descent converges badly "
         "with alpha=0 (advising LinearRegression); with alpha=0 "
         "RegularizedGDRegressor runs no iterative solver but a direct "
-        "least-squares solve (LSQR for sparse X), so the warning's premise "
+        "least-squares solve (LSQR for large sparse X), so the warning's premise "
         "does not hold"
     ),
     # -- user-supplied Gram matrix --------------------------------------------

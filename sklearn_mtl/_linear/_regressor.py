@@ -42,8 +42,8 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Numba-jitted loops, with Anderson extrapolation. Without an L1 part the
     problem is quadratic: ridge (``"l2"``) is solved by conjugate gradient,
     stopped on its duality gap, and least squares (``None``) directly (LSQR
-    for sparse ``X``), as :class:`~sklearn.linear_model.LinearRegression`
-    does.
+    for large sparse ``X``, as :class:`~sklearn.linear_model.LinearRegression`
+    does for any sparse ``X``; small sparse ``X`` is solved on a dense copy).
 
     Parameters
     ----------
@@ -77,8 +77,8 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         lands far below its own gap test, and at equal ``tol`` this makes our
         fits at least as accurate as its (the benchmarks measure it). Neither
         target goes below what rounding lets a gap resolve
-        (``10 * eps * ||y_c||^2 / n_samples``). For least squares on sparse
-        ``X``, ``tol`` bounds LSQR's relative residual instead.
+        (``10 * eps * ||y_c||^2 / n_samples``). For least squares on large
+        sparse ``X``, ``tol`` bounds LSQR's relative residual instead.
     warm_start : bool, default=False
         When True, start from the previous ``coef_`` (same number of targets
         and features).

@@ -566,11 +566,13 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
             U, V = _balanced_factors(U, V)
         # Coefficients whose logits X W stay below 1e-7 do not change the
         # probabilities: losing them to float32's range does not matter.
-        design = problem.design
-        x_rms = problem.root_scale**2 * np.sqrt(
-            design.sq_norms.max(initial=0.0) / max(design.n_samples, 1)
-        )
-        floor = 1e-7 / x_rms if x_rms > 0 else np.inf
+        sq_norms = getattr(problem.design, "sq_norms", None)  # None out of core
+        floor = 0.0
+        if sq_norms is not None:
+            x_rms = problem.root_scale**2 * np.sqrt(
+                sq_norms.max(initial=0.0) / max(problem.design.n_samples, 1)
+            )
+            floor = 1e-7 / x_rms if x_rms > 0 else np.inf
         self._store(U, V, b, problem.classes, offsets, single_task, dtype, floor)
         self.n_iter_ = int(n_iter)
 

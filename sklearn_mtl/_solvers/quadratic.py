@@ -40,6 +40,8 @@ _DIRECT_MAX = 2000
 # Sparse non-negative least squares is solved on a dense copy of at most this
 # many entries (32 MB).
 NNLS_DENSE_MAX = 1 << 22
+# ... and sparse least squares is solved directly below this many flops.
+_DIRECT_FLOPS = 2e8
 
 
 def ridge_conjugate_gradient(design, y, w, l2_reg, max_iter, tol):
@@ -117,12 +119,14 @@ def least_squares(design, y, positive, max_iter, tol):
     """Unpenalised least squares; returns ``(w, measure, n_iter, status)``.
 
     ``positive`` on a sparse design solves on a dense copy of it (at most
-    ``NNLS_DENSE_MAX`` entries: the caller checks).
+    ``NNLS_DENSE_MAX`` entries: the caller checks); so does a small sparse
+    design (:func:`solved_directly`), which LSQR would solve only up to its
+    tolerance, and not at all when ill-conditioned.
 
     ``measure`` is 0 for the direct solvers and LSQR's relative residual
     (of the system or of the normal equations, the smaller) otherwise.
     """
-    if design.csc is None or positive:
+    if design.csc is None or positive or solved_directly(*design.csc.shape):
         if design.csc is None:
             A = np.asarray(design.X, dtype=np.float64)
         else:
@@ -187,6 +191,14 @@ def _relative_residual(design, y, w):
     consistent = rnorm / max(anorm * xnorm + np.sqrt(y @ y), tiny)
     normal = arnorm / max(anorm * rnorm, tiny)
     return float(min(consistent, normal))
+
+
+def solved_directly(n_samples, n_features):
+    """Whether sparse least squares is solved on a dense copy (exactly)
+    rather than by LSQR: a copy of at most ``NNLS_DENSE_MAX`` entries whose
+    direct solve (``n p min(n, p)`` flops) takes a fraction of a second."""
+    size = n_samples * n_features
+    return size <= NNLS_DENSE_MAX and size * min(n_samples, n_features) <= _DIRECT_FLOPS
 
 
 def _nonnegative_least_squares(A, y, max_iter):

@@ -508,7 +508,7 @@ class _SparseResidual(_ResidualState):
             gram = X_S.T @ X_S
         else:
             # Sparse products: the columns are never made dense.
-            X_S = csc[:, support].astype(np.float64)
+            X_S = csc[:, support].astype(np.float64, copy=False)
             gram = dense_of(X_S.T @ X_S)
         xs = np.asarray(X_S.T @ rs, dtype=np.float64)
         G = gram - np.outer(xs, off) - np.outer(off, xs)
