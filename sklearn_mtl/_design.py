@@ -373,22 +373,28 @@ def design_matvec(design, w):
     return out
 
 
-def design_support_matvec(design, w):
-    """``A @ w`` for a vector ``w`` with few non-zeros, from their columns only.
+def design_support_matvec(design, w, centred=True):
+    """``A @ w`` for a vector ``w`` with few non-zeros, from their columns only
+    (the stored data's ``X @ w``, without the implicit centring, when not
+    ``centred``).
 
     Costs the support's share of a pass (its columns' entries), not a pass.
     """
     support = np.flatnonzero(w)
-    if support.size > w.shape[0] // 4:
+    if support.size > w.shape[0] // 4 and centred:
         return design_matvec(design, w)
-    out = design_columns_product(design, support, w[support])
+    if support.size > w.shape[0] // 4:
+        if design.csc is None:
+            return _dense_product(design.X, np.asarray(w, np.float64), transpose=False)
+        return np.asarray(design.csc @ w, dtype=np.float64)
+    out = _columns_product(design, support, w[support])
     shift = float(design.offset[support] @ w[support])
-    if shift != 0.0:
+    if centred and shift != 0.0:
         out -= shift * design.row_scale
     return out
 
 
-def design_columns_product(design, columns, values):
+def _columns_product(design, columns, values):
     """``X[:, columns] @ values`` in float64 for the stored data (without the
     implicit centring), reading the columns in place."""
     values = np.asarray(values, dtype=np.float64)
@@ -461,7 +467,7 @@ def design_gram(design, weights=None):
         rows = slice(start, start + block)
         Xb = data[rows]
         if sp.issparse(Xb):
-            Xb = Xb.astype(np.float64)  # float32 products overflow and round
+            Xb = Xb.astype(np.float64, copy=False)  # float32 products overflow
             G += dense_of(Xb.T @ sp.diags(w[rows]) @ Xb)
         else:
             Xb = np.asarray(Xb, dtype=np.float64)
@@ -482,7 +488,7 @@ def design_kernel(design):
     """``A @ A.T`` in float64 (for designs with few samples)."""
     data = design.X if design.csc is None else design.csc
     if design.csc is not None:
-        data64 = data.astype(np.float64)  # float32 products overflow and round
+        data64 = data.astype(np.float64, copy=False)  # float32 products overflow
         K = dense_of(data64 @ data64.T)
     else:
         K = np.zeros((design.n_samples, design.n_samples))

@@ -1,4 +1,4 @@
-"""Products with a few columns of dense ``X``, read in place.
+"""Products with a few columns of ``X`` (dense or CSC), read in place.
 
 The solvers' residual ``y - A w`` needs only the columns where ``w`` is not
 zero; copying those columns out (numpy's fancy indexing) before the product

@@ -143,6 +143,7 @@ def enet_path_on_design(
         y_norm2 = float(y @ y)
         target, required = gap_tolerances(tol, y_norm2, gap_safety)
         Aty = design_rmatvec(design, y) if gram is not None else None
+        correlates = None  # whether some feature correlates positively with y
         for i, alpha in enumerate(alphas):
             l1_reg, l2_reg = internal_penalties(
                 alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
@@ -153,7 +154,10 @@ def enet_path_on_design(
             # closes). w = 0 solves it when no feature correlates positively
             # with y, whatever the size.
             sparse_nnls = positive and design.csc is not None and not (l1_reg or l2_reg)
-            zero_nnls = sparse_nnls and not design_rmatvec(design, y).max(initial=0.0) > 0
+            if sparse_nnls and correlates is None:  # one pass per target at most
+                grad = Aty if Aty is not None else design_rmatvec(design, y)
+                correlates = bool(grad.max(initial=0.0) > 0)
+            zero_nnls = sparse_nnls and not correlates
             if sparse_nnls and not zero_nnls and n_samples * n_features > NNLS_DENSE_MAX:
                 raise ValueError(
                     "positive=True without a penalty the data can resolve "

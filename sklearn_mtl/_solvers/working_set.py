@@ -24,12 +24,7 @@ Every round spends at least one epoch, so ``max_iter`` bounds all the work.
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, lstsq
 
-from .._design import (
-    dense_of,
-    design_columns_product,
-    design_rmatvec,
-    design_support_matvec,
-)
+from .._design import dense_of, design_rmatvec, design_support_matvec
 from .._kernels._coordinate_descent import (
     cd_epochs_dense,
     cd_epochs_gram,
@@ -120,7 +115,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     # pass measures the solve's point.
     candidate = np.flatnonzero(w)
     tried = None
-    solved = False  # w is the exact solve on its support
+    solved = False  # w comes from the support solve (no epoch since)
     watch = StallWatch(_STALL_ROUNDS, min_decrease=_PROGRESS)
     gap = np.inf
     # Every round spends an epoch, except a confirmation on the exact
@@ -467,14 +462,7 @@ class _SparseResidual(_ResidualState):
     def gradient(self, w, exact):
         d = self.design
         n = self.y.shape[0]
-        support = np.flatnonzero(w)
-        if support.size < w.shape[0] // 4:
-            # Only the support's columns: a product with all of them costs a
-            # pass over every non-zero, and w is sparse.
-            product = design_columns_product(d, support, w[support])
-        else:
-            product = np.asarray(d.csc @ w, dtype=np.float64)
-        r_s = self.y - product
+        r_s = self.y - design_support_matvec(d, w, centred=False)
         c = float(d.offset @ w)
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
