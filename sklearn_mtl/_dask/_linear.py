@@ -29,6 +29,7 @@ from .._linear._path import (
     gap_tolerances,
     internal_penalties,
     l1_ratio_of,
+    smallest_column_norm,
 )
 from .._linear._regressor import store_path_result
 from .._penalties import enet_duality_gap
@@ -179,7 +180,7 @@ def solve_gram(problem, alpha, l1_ratio, positive, max_iter, tol, coef_init=None
     tolerances = np.empty((n_targets, 1))
     statuses = []
     x_scale = problem.x_scale
-    largest_column = np.sqrt(np.diag(G).max(initial=0.0))
+    column_norm = smallest_column_norm(np.diag(G))
     for k in range(n_targets):
         b, y_norm2 = problem.B[k], float(problem.y_norm2[k])
         y_scale = problem.y_scale[k]
@@ -191,7 +192,7 @@ def solve_gram(problem, alpha, l1_ratio, positive, max_iter, tol, coef_init=None
                 np.maximum(w, 0.0, out=w)
         target, required = gap_tolerances(tol, y_norm2)
         l1_reg, l2_reg = internal_penalties(
-            alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
+            alpha, l1_ratio, n_samples, x_scale, y_scale, column_norm, y_norm2
         )
         if y_norm2 == 0.0:
             w[:] = 0.0

@@ -81,24 +81,33 @@ def gap_tolerances(tol, y_norm2, gap_safety=GAP_SAFETY):
     return max(tol * gap_safety, floor) * y_norm2, max(tol, floor) * y_norm2
 
 
-def internal_penalties(alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column,
+def internal_penalties(alpha, l1_ratio, n_samples, x_scale, y_scale, column_norm,
                        y_norm2):
     """``(l1_reg, l2_reg)`` (n-scaled) for the internal, rescaled data.
 
     Penalties below rounding of the data's own scale cannot change the
     solution, but an L1 part that small would make the duality gap useless
-    (its dual point shrinks to zero): they are dropped.
+    (its dual point shrinks to zero): they are dropped. The scale is
+    ``column_norm``, the smallest non-zero column norm (see
+    :func:`smallest_column_norm`): a penalty below the rounding of a large
+    column still shapes the coefficients of the small ones.
     """
     eps = np.finfo(np.float64).eps
     l1_reg, l2_reg = penalty_strengths(float(alpha), l1_ratio, n_samples)
     with np.errstate(over="ignore", divide="ignore"):
         l1_reg = min(np.float64(l1_reg) / x_scale / y_scale, _HUGE)
         l2_reg = min(np.float64(l2_reg) / x_scale / x_scale, _HUGE)
-    if l1_reg <= eps * largest_column * np.sqrt(y_norm2):
+    if l1_reg <= eps * column_norm * np.sqrt(y_norm2):
         l1_reg = 0.0
-    if l2_reg <= eps * largest_column**2:
+    if l2_reg <= eps * column_norm**2:
         l2_reg = 0.0
     return l1_reg, l2_reg
+
+
+def smallest_column_norm(sq_norms):
+    """The smallest non-zero column norm (0 when every column is zero)."""
+    nonzero = sq_norms[sq_norms > 0]
+    return float(np.sqrt(nonzero.min())) if nonzero.size else 0.0
 
 
 def enet_path_on_design(
@@ -128,7 +137,7 @@ def enet_path_on_design(
     ):
         gram = design_gram(design)
     x_scale = design.x_scale
-    largest_column = np.sqrt(design.sq_norms.max(initial=0.0))
+    column_norm = smallest_column_norm(design.sq_norms)
     any_relative = False
     for k in range(n_targets):
         y = targets.Y[:, k]
@@ -146,7 +155,7 @@ def enet_path_on_design(
         correlates = None  # whether some feature correlates positively with y
         for i, alpha in enumerate(alphas):
             l1_reg, l2_reg = internal_penalties(
-                alpha, l1_ratio, n_samples, x_scale, y_scale, largest_column, y_norm2
+                alpha, l1_ratio, n_samples, x_scale, y_scale, column_norm, y_norm2
             )
             # Non-negative least squares is solved exactly on a dense copy of
             # the design; no duality gap bounds an iterative sparse fit (with

@@ -858,7 +858,11 @@ class MultiTaskSharedRepClassifier(ClassifierMixin, BaseSharedRep):
 
         _, g0 = objective.value_and_grad(x0)
         norm2 = g0 @ g0
-        lipschitz = (g0 @ objective.hessp(x0, g0)) / norm2 if norm2 > 0 else 1.0
+        # The curvature along the gradient, as a scale: the objective is not
+        # convex in (U, V) jointly, so it may be negative (backtracking then
+        # corrects an underestimate; a tiny one would overflow the first step).
+        curvature = abs(g0 @ objective.hessp(x0, g0)) / norm2 if norm2 > 0 else 1.0
+        lipschitz = curvature if np.isfinite(curvature) and curvature > 0 else 1.0
         x, n_iter, measure, status = fista(
             x0,
             objective.value_and_grad,

@@ -49,10 +49,14 @@ def fista(x0, evaluate, prox, nonsmooth, lipschitz, *, max_iter, tol, verbose=Fa
         for _ in range(_MAX_DOUBLINGS + 1):
             x_new = prox(y - g_y / lipschitz, 1.0 / lipschitz)
             d = x_new - y
-            f_new, _ = evaluate(x_new)
-            if f_new <= f_y + np.vdot(g_y, d) + 0.5 * lipschitz * np.vdot(d, d):
+            # A step too long may overflow: the test fails (inf or NaN is
+            # never below the bound) and L doubles, as for any underestimate.
+            with np.errstate(over="ignore", invalid="ignore"):
+                f_new, _ = evaluate(x_new)
+                bound = f_y + np.vdot(g_y, d) + 0.5 * lipschitz * np.vdot(d, d)
+            if f_new <= bound:
                 break
-            if doublings >= _MAX_DOUBLINGS or not np.isfinite(f_new):
+            if doublings >= _MAX_DOUBLINGS:
                 return x_new, np.inf, np.inf, False
             lipschitz *= 2.0
             doublings += 1
