@@ -26,9 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import assert_all_finite
 
 from ._kernels._moments import dense_column_moments, sparse_column_moments
-from ._kernels._products import columns_product, sparse_columns_product
+from ._kernels._products import (
+    columns_product,
+    fortran_rmatvec,
+    sparse_columns_product,
+)
 from ._validation import rescaled_sample_weight
 
 # |mean| <= ratio * std keeps the implicit centring's cancellation under
@@ -170,6 +175,12 @@ def make_design(X, sw, row_scale, fit_intercept, y0=None, any_layout=False):
                 design = _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout)
             else:
                 design = _dense_design(X, sw, row_scale, fit_intercept, y0, any_layout)
+        if x_scale == 1.0 and not np.all(np.isfinite(design.sq_norms)):
+            # Every entry of X reaches its column's sum of squares, so the
+            # finiteness check can be left to this pass (it saves one over X):
+            # NaN or infinity raises scikit-learn's own error here, and finite
+            # data that overflowed is rescaled below.
+            assert_all_finite(X, input_name="X")
         rms = np.sqrt(design.sq_norms.max(initial=0.0) / n_samples)
         # A zero spread may be squares underflowed to 0 (|X| ~ 1e-160 or
         # less): the largest entry then decides.
@@ -437,6 +448,8 @@ def _dense_product(X, v, transpose):
     float32 data is converted block by block of columns, so that the
     products are as accurate as in float64 without a full float64 copy.
     """
+    if transpose and v.ndim == 1 and X.flags.f_contiguous:
+        return fortran_rmatvec(X, np.ascontiguousarray(v, dtype=np.float64))
     if X.dtype == np.float64:
         if transpose and v.ndim == 2 and X.flags.c_contiguous:
             return (v.T @ X).T  # BLAS runs this layout about 1.7x faster

@@ -141,6 +141,9 @@ def cd_epochs_sparse(
     n = state.shape[0] - 2
     nrs = _sq_norm(row_scale)
     ulp = 4.0 * np.finfo(np.float64).eps
+    # c and t live in registers during an epoch (stored in state after it).
+    c = state[n]
+    t = state[n + 1]
     for epoch in range(max_epochs):
         violation = 0.0
         max_step = 0.0
@@ -153,7 +156,8 @@ def cd_epochs_sparse(
             acc = 0.0
             for kk in range(indptr[j], indptr[j + 1]):
                 acc += data[kk] * state[indices[kk]]
-            g = acc - offset[j] * state[n + 1]
+            off = offset[j]
+            g = acc - off * t
             wj = w[j]
             v, new = _coordinate_step(g, wj, L, l1_reg, l2_reg, positive)
             violation = max(violation, v)
@@ -164,8 +168,10 @@ def cd_epochs_sparse(
                 w[j] = new
                 for kk in range(indptr[j], indptr[j + 1]):
                     state[indices[kk]] -= d * data[kk]
-                state[n] += d * offset[j]
-                state[n + 1] -= d * nrs * offset[j]
+                c += d * off
+                t -= d * nrs * off
+        state[n] = c
+        state[n + 1] = t
         if violation <= tol or max_step <= ulp * max_w:
             return epoch + 1, True
         for k in range(m):

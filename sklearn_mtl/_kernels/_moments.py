@@ -9,6 +9,8 @@ solver's first pass.
 import numpy as np
 from numba import njit
 
+from ._products import ONE_COLUMN_ROWS
+
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 def dense_column_moments(X, y):
@@ -17,7 +19,26 @@ def dense_column_moments(X, y):
     sums = np.zeros(p)
     sumsq = np.zeros(p)
     xty = np.zeros(p)
-    for j in range(p):
+    j = 0
+    if n >= ONE_COLUMN_ROWS:
+        # Two columns share each load of y (see fortran_rmatvec).
+        while j + 2 <= p:
+            s0 = s1 = q0 = q1 = t0 = t1 = 0.0
+            for i in range(n):
+                yi = y[i]
+                v0 = np.float64(X[i, j])
+                v1 = np.float64(X[i, j + 1])
+                s0 += v0
+                s1 += v1
+                q0 += v0 * v0
+                q1 += v1 * v1
+                t0 += v0 * yi
+                t1 += v1 * yi
+            sums[j], sums[j + 1] = s0, s1
+            sumsq[j], sumsq[j + 1] = q0, q1
+            xty[j], xty[j + 1] = t0, t1
+            j += 2
+    while j < p:
         s = 0.0
         ss = 0.0
         sy = 0.0
@@ -29,6 +50,7 @@ def dense_column_moments(X, y):
         sums[j] = s
         sumsq[j] = ss
         xty[j] = sy
+        j += 1
     return sums, sumsq, xty
 
 

@@ -484,7 +484,8 @@ def regularized_gd_path(
     [0, 4, 7, 9, 10]
     """
     X = check_array(
-        X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], order=None
+        X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], order=None,
+        ensure_all_finite=False,  # checked by the design's pass over X
     )
     y = check_array(y, ensure_2d=False, dtype=np.float64)
     if y.shape[0] != X.shape[0]:

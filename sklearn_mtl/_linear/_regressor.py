@@ -202,6 +202,7 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             multi_output=True,
             y_numeric=True,
+            ensure_all_finite=False,  # checked by the design's pass over X
         )
         n_samples, n_features = X.shape
         Y = np.asarray(y).reshape(n_samples, -1)
