@@ -23,6 +23,8 @@ rescaled accordingly, and the estimator maps the solution back.
 """
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,6 +94,12 @@ class LinearDesign:
     @property
     def dtype(self):
         return self.X.dtype if self.csc is None else self.csc.dtype
+
+    @cached_property
+    def csr_transpose(self):
+        """``csc.T`` (CSR, sharing csc's arrays), built once: the passes
+        ``A.T @ r`` read it."""
+        return self.csc.T
 
     @property
     def implicit(self):
@@ -204,7 +212,7 @@ def make_design(X, sw, row_scale, fit_intercept, y0=None, any_layout=False):
 
 
 def _replace(design, **changes):
-    fields = dict(design.__dict__)
+    fields = {field.name: getattr(design, field.name) for field in dataclass_fields(design)}
     fields.update(changes)
     return LinearDesign(**fields)
 
@@ -323,7 +331,8 @@ def _sparse_design(X, sw, row_scale, fit_intercept, y0, any_layout):
     csc = X.tocsc() if X.format != "csc" else X
     indices = csc.indices.astype(np.int32, copy=False)
     indptr = csc.indptr.astype(np.int32, copy=False)
-    sums, sumsq, xty = sparse_column_moments(csc.data, indices, indptr, sw, y0)
+    weight = sw if np.any(sw != 1.0) else np.empty(0)
+    sums, sumsq, xty = sparse_column_moments(csc.data, indices, indptr, weight, y0)
     mean = sums / n_samples if fit_intercept else np.zeros(n_features)
     implicit = _implicit_columns(mean * n_samples, sumsq, n_samples)
     offset = np.where(implicit, mean, 0.0)
@@ -384,14 +393,16 @@ def design_matvec(design, w):
     return out
 
 
-def design_support_matvec(design, w, centred=True):
+def design_support_matvec(design, w, centred=True, support=None):
     """``A @ w`` for a vector ``w`` with few non-zeros, from their columns only
     (the stored data's ``X @ w``, without the implicit centring, when not
-    ``centred``).
+    ``centred``). ``support``, when given, holds (at least) the indices where
+    ``w`` is not zero.
 
     Costs the support's share of a pass (its columns' entries), not a pass.
     """
-    support = np.flatnonzero(w)
+    if support is None:
+        support = np.flatnonzero(w)
     if support.size > w.shape[0] // 4 and centred:
         return design_matvec(design, w)
     if support.size > w.shape[0] // 4:
@@ -423,7 +434,7 @@ def design_rmatvec(design, r):
     if design.csc is None:
         out = _dense_product(design.X, r, transpose=True)
     else:
-        out = np.asarray(design.csc.T @ r, dtype=np.float64)
+        out = np.asarray(design.csr_transpose @ r, dtype=np.float64)
     if design.implicit:
         out -= np.multiply.outer(design.offset, design.row_scale @ r)
     return out

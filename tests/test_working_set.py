@@ -144,9 +144,10 @@ def test_gram_solver_matches_residual_solver():
 def test_loose_tolerance_lands_on_the_optimum_and_its_gap_bounds_the_distance(
     layout, l1_ratio
 ):
-    # At a loose tol the exact solve on the support still runs; its gap is
-    # carried from the dual point measured before it (no pass to check), and
-    # must still bound the distance to sklearn's optimum.
+    # At a loose tol the exact solve on the support still runs when it is
+    # negligible (a small problem); its gap is carried from the dual point
+    # measured before it (no pass to check), and must still bound the
+    # distance to sklearn's optimum.
     X, y = _wide(n_samples=200, n_features=60, seed=3)
     X = sp.csc_matrix(X) if layout == "sparse" else np.asfortranarray(X)
     alpha = 0.05

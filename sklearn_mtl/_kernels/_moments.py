@@ -58,12 +58,14 @@ def dense_column_moments(X, y):
 def sparse_column_moments(data, indices, indptr, weight, y):
     """Weighted column sums and sums of squares, and ``X.T @ y``, of CSC data.
 
-    ``weight`` holds one weight per row (all ones when unweighted).
+    ``weight`` holds one weight per row, or nothing when unweighted (which
+    saves a scattered read per entry).
     """
     p = indptr.shape[0] - 1
     sums = np.zeros(p)
     sumsq = np.zeros(p)
     xty = np.zeros(p)
+    weighted = weight.shape[0] > 0
     for j in range(p):
         s = 0.0
         ss = 0.0
@@ -71,8 +73,9 @@ def sparse_column_moments(data, indices, indptr, weight, y):
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
             v = np.float64(data[k])
-            s += weight[i] * v
-            ss += weight[i] * v * v
+            wv = weight[i] * v if weighted else v
+            s += wv
+            ss += wv * v
             sy += v * y[i]
         sums[j] = s
         sumsq[j] = ss

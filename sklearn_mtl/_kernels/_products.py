@@ -70,3 +70,52 @@ def fortran_rmatvec(X, r):
         out[j] = acc
         j += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def sparse_columns_gram(data, indices, indptr, n_rows, columns):
+    """``X[:, columns].T @ X[:, columns]`` (dense, float64) for CSC ``X``.
+
+    Row by row: each row adds the products of its entries in ``columns``, so
+    the cost is the entries' count plus, per row, its entry count squared
+    (small on sparse data), not a product per pair of columns.
+    """
+    m = columns.shape[0]
+    count = np.zeros(n_rows + 1, dtype=np.int64)
+    for a in range(m):
+        j = columns[a]
+        for k in range(indptr[j], indptr[j + 1]):
+            count[indices[k] + 1] += 1
+    for i in range(n_rows):
+        count[i + 1] += count[i]
+    fill = count[:-1].copy()
+    position = np.empty(count[n_rows], dtype=np.int64)
+    value = np.empty(count[n_rows])
+    for a in range(m):
+        j = columns[a]
+        for k in range(indptr[j], indptr[j + 1]):
+            i = indices[k]
+            position[fill[i]] = a
+            value[fill[i]] = np.float64(data[k])
+            fill[i] += 1
+    gram = np.zeros((m, m))
+    for i in range(n_rows):
+        for u in range(count[i], count[i + 1]):
+            a = position[u]
+            va = value[u]
+            for v in range(count[i], count[i + 1]):
+                gram[a, position[v]] += va * value[v]
+    return gram
+
+
+@njit(cache=True, nogil=True)
+def sparse_columns_rmatvec(data, indices, indptr, columns, r):
+    """``X[:, columns].T @ r`` in float64 for CSC ``X``."""
+    out = np.empty(columns.shape[0])
+    for a in range(columns.shape[0]):
+        j = columns[a]
+        acc = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            acc += np.float64(data[k]) * r[indices[k]]
+        out[a] = acc
+    return out

@@ -72,10 +72,12 @@ class RegularizedGDRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         objective to its minimum, with scikit-learn's scaling: a fit whose gap
         ends above ``tol * ||y_c||^2 / n_samples`` (``y_c`` the weighted,
         centred target) warns. The solver aims a million times lower, at
-        ``1e-6 * tol * ||y_c||^2 / n_samples``, and then solves exactly on
-        the support found when that is cheap: sklearn's coordinate descent
-        lands far below its own gap test, and at equal ``tol`` this makes our
-        fits at least as accurate as its (the benchmarks measure it). Neither
+        ``1e-6 * tol * ||y_c||^2 / n_samples``, and then, at the default
+        ``tol`` and tighter, solves exactly on the support found when that is
+        cheap (at a looser ``tol`` only when negligible, for small problems):
+        sklearn's coordinate descent lands far below its own gap test, and at
+        equal ``tol`` this makes our fits at least as accurate as its (the
+        benchmarks measure it). Neither
         target goes below what rounding lets a gap resolve
         (``10 * eps * ||y_c||^2 / n_samples``). For least squares on large
         sparse ``X``, ``tol`` bounds LSQR's relative residual instead.

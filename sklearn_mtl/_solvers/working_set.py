@@ -24,11 +24,17 @@ Every round spends at least one epoch, so ``max_iter`` bounds all the work.
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, lstsq
 
-from .._design import dense_of, design_rmatvec, design_support_matvec
+from .._design import design_rmatvec, design_support_matvec
 from .._kernels._coordinate_descent import (
     cd_epochs_dense,
     cd_epochs_gram,
     cd_epochs_sparse,
+    csc_columns,
+)
+from .._kernels._products import (
+    sparse_columns_gram,
+    sparse_columns_product,
+    sparse_columns_rmatvec,
 )
 from .._penalties import enet_duality_gap, enet_penalty_value
 from ._stall import StallWatch
@@ -44,6 +50,13 @@ _SATURATED = 0.9
 # this many flops (negligible) whatever the passes cost.
 _POLISH_PASSES = 4
 _POLISH_FLOPS = 1e7
+# A converged fit ends with that solve when its target gap is at most this
+# fraction of ||y||^2 (sklearn's default tol of 1e-4 and tighter, times the
+# path's GAP_SAFETY): the last digits, which coordinate steps approach
+# slowly, are what the solve gives. A looser target, which the epochs have
+# just met, does not ask for them: the solve then runs only when negligible.
+_POLISH_AIM = 3e-10
+_NEGLIGIBLE_FLOPS = 1e6
 # A dense LU factorisation runs at BLAS-3 speed: measured on one core, about
 # 5 times the flop rate of a dense pass and 17 times a sparse one (20 vs 4.2
 # and 1.2 Gflop/s), so its size^3 flops count for an eighth of a pass's.
@@ -104,6 +117,8 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     min_size = max(_MIN_SIZE, int(_MIN_FRACTION * n_features))
     # Violations below this are rounding noise.
     floor = 4.0 * np.finfo(np.float64).eps * np.sqrt(sq_norms.max(initial=0.0)) * y_norm
+    with np.errstate(divide="ignore"):
+        inverse_norms = np.where(sq_norms > 0, 1.0 / np.sqrt(sq_norms), 0.0)
     n_epochs = 0
     ws_size = 0
     grow = saturated = False
@@ -113,7 +128,8 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     # each support that a round's epochs left unchanged (it often ends the
     # run at once), once per support; before the round's pass, so that the
     # pass measures the solve's point.
-    candidate = np.flatnonzero(w)
+    support = np.flatnonzero(w)  # kept up to date: w has many zeros
+    candidate = support
     tried = None
     solved = False  # w comes from the support solve (no epoch since)
     watch = StallWatch(_STALL_ROUNDS, min_decrease=_PROGRESS)
@@ -125,11 +141,14 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             tried is not None and np.array_equal(candidate, tried)
         ):
             tried = candidate
-            primal = 0.5 * state.residual_norm2(w) + enet_penalty_value(w, l1_reg, l2_reg)
-            if _polish_support(state, w, l1_reg, l2_reg, primal) is not None:
+            primal = 0.5 * state.residual_norm2(w, support) + enet_penalty_value(
+                w, l1_reg, l2_reg
+            )
+            if _polish_support(state, w, support, l1_reg, l2_reg, primal) is not None:
                 solved = exact = True
+                support = np.flatnonzero(w)
         candidate = None
-        grad, r_norm2, r_dot_y = state.gradient(w, exact)
+        grad, r_norm2, r_dot_y = state.gradient(w, support, exact)
         gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
         if not (np.isfinite(gap) and np.all(np.isfinite(w))):
             w[:] = last_finite
@@ -152,15 +171,19 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
                 # Near the optimum the objectives differ by rounding: the
                 # solve is kept whenever that gap stays within the tolerance.
                 primal = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
-                gain = _polish_support(state, w, l1_reg, l2_reg, primal, tol - gap)
+                tight = tol <= _POLISH_AIM * y_norm**2
+                gain = _polish_support(
+                    state, w, support, l1_reg, l2_reg, primal, tol - gap,
+                    passes=_POLISH_PASSES if tight else 0,
+                    flops=_POLISH_FLOPS if tight else _NEGLIGIBLE_FLOPS,
+                )
                 if gain is not None:
                     gap = max(gap - gain, 0.0)
             return gap, n_epochs, "converged"
         exact = False
         if n_epochs >= max_iter:
             return gap, n_epochs, "max_iter"
-        support = np.flatnonzero(w)
-        scores = _scores(w, grad, sq_norms, l1_reg, l2_reg, positive)
+        scores = _scores(w, grad, inverse_norms, l1_reg, l2_reg, positive)
         n_candidates = int(np.count_nonzero(scores > -np.inf))
         if n_candidates == 0:
             return gap, n_epochs, "stalled"
@@ -183,7 +206,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         moved = not np.array_equal(before, w[ws])
         if not moved and ws.shape[0] >= n_candidates:
             # Every violating feature was in the working set and none moved.
-            grad, r_norm2, r_dot_y = state.gradient(w, True)
+            grad, r_norm2, r_dot_y = state.gradient(w, support, True)
             gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
             return gap, n_epochs, "converged" if gap <= tol else "stalled"
         grow = epochs <= 1
@@ -191,11 +214,13 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         saturated = after.size >= _SATURATED * ws.shape[0]
         if np.array_equal(after, support):
             candidate = after
+        support = after
     return gap, n_epochs, "max_iter"
 
 
-def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
-    """Solve exactly on the support of ``w``, when that costs a few passes.
+def _polish_support(state, w, support, l1_reg, l2_reg, primal, slack=0.0,
+                    passes=_POLISH_PASSES, flops=_POLISH_FLOPS):
+    """Solve exactly on ``support``, that of ``w``, when that costs a few passes.
 
     With the support ``S`` and the signs right, the optimum solves
     ``(A_S^T A_S + l2 I) w_S = A_S^T y - l1 sign(w_S)``. When the solve
@@ -210,17 +235,16 @@ def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
     the fall of the objective (negative within ``slack``) when ``w`` was
     replaced, else None.
     """
-    support = np.flatnonzero(w)
-    if support.size == 0 or not state.polish_affordable(support.size):
+    if support.size == 0 or not state.polish_affordable(support.size, passes, flops):
         return None
     G_full, b_full = state.support_system(support)
+    G_full[np.diag_indices_from(G_full)] += l2_reg
     x = w[support].copy()
     for _ in range(_POLISH_TRIES):
         active = np.flatnonzero(x)
         if active.size == 0:
             break
-        G = G_full[np.ix_(active, active)]
-        G[np.diag_indices_from(G)] += l2_reg
+        G = G_full if active.size == support.size else G_full[np.ix_(active, active)]
         sign = np.sign(x[active])
         target = _solve_symmetric(G, b_full[active] - l1_reg * sign)
         if target is None:
@@ -237,8 +261,8 @@ def _polish_support(state, w, l1_reg, l2_reg, primal, slack=0.0):
         x[active[crossing][fractions <= t]] = 0.0
     polished = np.zeros_like(w)
     polished[support] = x
-    new_primal = 0.5 * state.residual_norm2(polished) + enet_penalty_value(
-        polished, l1_reg, l2_reg
+    new_primal = 0.5 * state.residual_norm2(polished, support) + enet_penalty_value(
+        x, l1_reg, l2_reg
     )
     if not new_primal <= primal + slack:
         return None
@@ -265,26 +289,27 @@ def _solve_symmetric(G, b):
     return solution if np.all(np.isfinite(solution)) else None
 
 
-def _affordable(n_samples, n_features, pass_cost, size):
-    """Whether the support's system (``n size^2 + size^3`` flops) is cheap."""
+def _affordable(n_samples, pass_cost, size, passes, flops):
+    """Whether the support's system (``n size^2 + size^3`` flops) costs at
+    most ``passes`` passes or ``flops``."""
     cost = n_samples * size * size + size**3 / _SOLVE_DISCOUNT
-    return cost <= max(_POLISH_PASSES * pass_cost, _POLISH_FLOPS) and (
-        n_samples * size <= max(pass_cost, _POLISH_FLOPS)
+    return cost <= max(passes * pass_cost, flops) and (
+        n_samples * size <= max(pass_cost, flops)
     )
 
 
-def _scores(w, grad, sq_norms, l1_reg, l2_reg, positive):
+def _scores(w, grad, inverse_norms, l1_reg, l2_reg, positive):
     """Working-set priority of each feature.
 
     Non-zero coefficients score ``inf`` (always kept); zeros score their
     normalised optimality violation ``(|g| - l1_reg) / ||A_j||``, and
-    ``-inf`` when it is not positive or their column is zero.
+    ``-inf`` when it is not positive or their column is zero (its inverse
+    norm given as 0).
     """
-    g = grad - l2_reg * w
-    correlation = g if positive else np.abs(g)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = (correlation - l1_reg) / np.sqrt(sq_norms)
-    scores[~(scores > 0) | ~(sq_norms > 0)] = -np.inf
+    g = grad - l2_reg * w if l2_reg else grad
+    scores = g - l1_reg if positive else np.abs(g) - l1_reg
+    scores *= inverse_norms
+    scores[~(scores > 0)] = -np.inf
     scores[w != 0] = np.inf
     return scores
 
@@ -375,9 +400,10 @@ class _ResidualState:
     def n_rows(self):
         return self.y.shape[0]
 
-    def residual_norm2(self, w):
-        """``||y - A w||^2`` from the support's columns."""
-        r = self.y - design_support_matvec(self.design, w)
+    def residual_norm2(self, w, support):
+        """``||y - A w||^2`` from the columns of ``support`` (those where
+        ``w`` is not zero, or more)."""
+        r = self.y - design_support_matvec(self.design, w, support=support)
         return float(r @ r)
 
     def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
@@ -395,20 +421,19 @@ class _DenseResidual(_ResidualState):
     def __init__(self, design, y, w, first_grad):
         self.design = design
         self.y = y
-        self.r = self._exact(w)
+        self.r = self._exact(w, np.flatnonzero(w))
         self.residual_exact = True
         self.state_size = y.shape[0]
         self.first_grad = first_grad
 
-    def _exact(self, w):
-        if not np.any(w):
+    def _exact(self, w, support):
+        if support.size == 0:
             return self.y.copy()
-        return self.y - design_support_matvec(self.design, w)
+        return self.y - design_support_matvec(self.design, w, support=support)
 
-    def gradient(self, w, exact):
-        support_size = np.count_nonzero(w)
-        if exact or support_size * _EXACT_SHARE <= w.shape[0]:
-            self.r = self._exact(w)
+    def gradient(self, w, support, exact):
+        if exact or support.size * _EXACT_SHARE <= w.shape[0]:
+            self.r = self._exact(w, support)
             self.residual_exact = True
         else:
             self.residual_exact = False
@@ -418,9 +443,9 @@ class _DenseResidual(_ResidualState):
             grad = design_rmatvec(self.design, self.r)
         return grad, float(self.r @ self.r), float(self.r @ self.y)
 
-    def polish_affordable(self, size):
+    def polish_affordable(self, size, passes, flops):
         d = self.design
-        return _affordable(d.n_samples, d.n_features, d.n_samples * d.n_features, size)
+        return _affordable(d.n_samples, d.n_samples * d.n_features, size, passes, flops)
 
     def support_system(self, support):
         d = self.design
@@ -458,11 +483,18 @@ class _SparseResidual(_ResidualState):
         self.state = np.zeros(self.state_size)  # [r_s, c, t]
         self.nrs = float(design.row_scale @ design.row_scale)
         self.first_grad = first_grad
+        self.ws = None  # the working set whose columns are in self.block
 
-    def gradient(self, w, exact):
+    def gradient(self, w, support, exact):
         d = self.design
         n = self.y.shape[0]
-        r_s = self.y - design_support_matvec(d, w, centred=False)
+        if self.ws is not None and np.count_nonzero(w[self.ws]) == support.size:
+            # The support lies in the last working set: its copied columns
+            # stream, where the data's own are scattered.
+            product = sparse_columns_product(*self.block, n, self.local, w[self.ws])
+        else:
+            product = design_support_matvec(d, w, centred=False, support=support)
+        r_s = self.y - product
         c = float(d.offset @ w)
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
@@ -473,43 +505,54 @@ class _SparseResidual(_ResidualState):
             grad = design_rmatvec(d, r)
         return grad, float(r @ r), float(r @ self.y)
 
-    def polish_affordable(self, size):
-        # The support's Gram matrix from sparse columns costs about their
-        # non-zeros times the support size (not n size^2), then the solve.
+    def polish_affordable(self, size, passes, flops):
+        # The support's Gram matrix, formed row by row, costs its entries
+        # times their average count per row (few on sparse data), then the
+        # solve.
         d = self.design
-        per_column = d.csc.nnz / max(d.n_features, 1)
-        cost = per_column * size * size + size**3 / _SOLVE_DISCOUNT
-        return cost <= max(_POLISH_PASSES * d.csc.nnz, _POLISH_FLOPS)
+        entries = d.csc.nnz / max(d.n_features, 1) * size
+        cost = entries * (1.0 + entries / self.n_rows) + size**3 / _SOLVE_DISCOUNT
+        return cost <= max(passes * d.csc.nnz, flops)
 
     def support_system(self, support):
         d = self.design
         csc = d.csc
         off = d.offset[support]
         rs = d.row_scale
-        if self.y.shape[0] * support.size <= csc.nnz:
-            # The support's columns scattered into a block no larger than the
-            # data's non-zeros: cheap for small problems.
-            X_S = np.zeros((self.y.shape[0], support.size))
-            for a, j in enumerate(support):
-                entries = slice(csc.indptr[j], csc.indptr[j + 1])
-                X_S[csc.indices[entries], a] = csc.data[entries]
-            gram = X_S.T @ X_S
-        else:
-            # Sparse products: the columns are never made dense.
-            X_S = csc[:, support].astype(np.float64, copy=False)
-            gram = dense_of(X_S.T @ X_S)
-        xs = np.asarray(X_S.T @ rs, dtype=np.float64)
-        G = gram - np.outer(xs, off) - np.outer(off, xs)
-        G += float(rs @ rs) * np.outer(off, off)
-        b = np.asarray(X_S.T @ self.y, dtype=np.float64) - off * float(rs @ self.y)
+        arrays = (csc.data, csc.indices, csc.indptr)
+        G = sparse_columns_gram(*arrays, self.y.shape[0], support)
+        b = sparse_columns_rmatvec(*arrays, support, self.y)
+        if np.any(off):
+            # A_S = X_S - rs off^T: A_S^T A_S = X_S^T X_S - u off^T - off u^T
+            # with u = X_S^T rs - ||rs||^2 off / 2.
+            u = sparse_columns_rmatvec(*arrays, support, rs) - 0.5 * self.nrs * off
+            cross = np.outer(u, off)
+            G -= cross
+            G -= cross.T
+            b -= off * float(rs @ self.y)
         return G, b
 
-    def run(self, ws, w, l1_reg, l2_reg, positive, tol, n_epochs, hist_w, hist_state):
+    def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        # The kernel works on the working set's columns copied next to each
+        # other (see csc_columns), in local indices.
         d = self.design
+        self.block = csc_columns(d.csc.data, d.csc.indices, d.csc.indptr, ws)
+        self.offset_ws = d.offset[ws]
+        self.sq_norms_ws = d.sq_norms[ws]
+        self.ws = ws
+        self.local = np.arange(ws.shape[0])
+        w_ws = w[ws]
+        epochs = _extrapolated_epochs(
+            self, self.local, w_ws, l1_reg, l2_reg, positive, tol, budget
+        )
+        w[ws] = w_ws
+        return epochs
+
+    def run(self, ws, w, l1_reg, l2_reg, positive, tol, n_epochs, hist_w, hist_state):
         return cd_epochs_sparse(
-            d.csc.data, d.csc.indices, d.csc.indptr, d.offset, d.row_scale, ws, w,
-            self.state, d.sq_norms, l1_reg, l2_reg, positive, tol, n_epochs,
-            hist_w, hist_state,
+            *self.block, self.offset_ws, self.design.row_scale, ws, w, self.state,
+            self.sq_norms_ws, l1_reg, l2_reg, positive, tol, n_epochs, hist_w,
+            hist_state,
         )
 
     def objective(self, w_ws, state, l1_reg, l2_reg):
@@ -535,21 +578,19 @@ class _GramState:
         self.Aty = Aty
         self.y_norm2 = y_norm2
 
-    def gradient(self, w, exact):
+    def gradient(self, w, support, exact):
         q = self.Aty - self.G @ w
         w_dot_b = float(w @ self.Aty)
         r_norm2 = max(self.y_norm2 - w_dot_b - float(w @ q), 0.0)
         return q, r_norm2, self.y_norm2 - w_dot_b
 
-    def residual_norm2(self, w):
+    def residual_norm2(self, w, support):
         # ||y - A w||^2 = ||y||^2 - 2 w.Aty + w.G w
         return max(self.y_norm2 - 2.0 * float(w @ self.Aty) + float(w @ (self.G @ w)), 0.0)
 
-    def polish_affordable(self, size):
+    def polish_affordable(self, size, passes, flops):
         # A solve on the support against a few Gram-matrix passes.
-        return size**3 / _SOLVE_DISCOUNT <= max(
-            _POLISH_PASSES * self.Aty.size**2, _POLISH_FLOPS
-        )
+        return size**3 / _SOLVE_DISCOUNT <= max(passes * self.Aty.size**2, flops)
 
     def support_system(self, support):
         return self.G[np.ix_(support, support)].copy(), self.Aty[support].copy()
