@@ -648,3 +648,17 @@ def test_classifier_fista_on_lognormal_features_backtracks_instead_of_overflowin
     ref = MultiTaskSharedRepClassifier(n_components=1, fit_intercept=False).fit(X, Y)
     for a, b in zip(clf.predict_proba(X), ref.predict_proba(X)):
         np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_classifier_on_huge_x_warns_only_about_convergence():
+    # X near 1e92: the first step's curvature overflows float64. It used to
+    # leak numpy's "overflow encountered in square" RuntimeWarning.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4)) * 1e92
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MultiTaskSharedRepClassifier(random_state=0).fit(X, y)
+    leaked = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
+    assert not leaked, [str(w.message) for w in leaked]
+    assert np.all(np.isfinite(est.predict_proba(X)))

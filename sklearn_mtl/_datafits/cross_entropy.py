@@ -176,4 +176,7 @@ class CrossEntropyHeads:
         XD = design_matvec(self.design, P) @ sQt
         weight_at = np.zeros((self.n_samples, len(self.offsets) - 1))
         np.add.at(weight_at, (self.rows, self.tasks), self.weights)
-        return float(0.25 * np.sum(weight_at[:, task_of_column] * XD**2))
+        # Data near float64's limit overflows here: an infinite curvature,
+        # which the caller reads as "no step", not a warning to the user.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(0.25 * np.sum(weight_at[:, task_of_column] * XD**2))
