@@ -58,7 +58,7 @@ def enet_prox(values, l1_threshold, l2_shrink=0.0, positive=False):
     )
 
 
-def enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive):
+def enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive, penalty=None):
     """Duality gap of the n-scaled elastic net at ``w``.
 
     Needs only ``||r||^2``, ``r.y`` and ``grad = A.T r`` for ``r = y - A w``.
@@ -71,8 +71,11 @@ def enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive):
     feasible set ``||A.T theta||_inf <= l1_reg`` as scikit-learn does. The gap
     bounds the suboptimality ``P(w) - min P``. Without any penalty there is no
     bounded dual: use :mod:`sklearn_mtl._solvers.quadratic` instead.
+    ``penalty``, when given, is ``enet_penalty_value(w, l1_reg, l2_reg)``.
     """
-    primal = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
+    if penalty is None:
+        penalty = enet_penalty_value(w, l1_reg, l2_reg)
+    primal = 0.5 * r_norm2 + penalty
     correlation = np.maximum(grad, 0.0) if positive else np.abs(grad)
     if l2_reg > 0:
         excess = np.maximum(correlation - l1_reg, 0.0)

@@ -10,6 +10,7 @@ from sklearn.linear_model import ElasticNet
 
 from sklearn_mtl import RegularizedGDRegressor
 from sklearn_mtl._penalties import enet_objective
+from sklearn_mtl._solvers import working_set
 
 
 def _wide(n_samples=40, n_features=300, seed=0):
@@ -22,15 +23,18 @@ def _wide(n_samples=40, n_features=300, seed=0):
     return X, y
 
 
-@pytest.mark.parametrize("layout", ["C", "F", "sparse"])
+@pytest.mark.parametrize("layout", ["C", "F", "sparse", "sparse_copied"])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
-def test_wide_problem_reaches_sklearn_objective(layout, l1_ratio):
+def test_wide_problem_reaches_sklearn_objective(layout, l1_ratio, monkeypatch):
     # p >> n: many working-set rounds; every layout takes a different path
-    # (copy, no-copy with implicit centring, sparse with implicit centring).
+    # (copy, no-copy with implicit centring, sparse with implicit centring,
+    # sparse with the working set's columns copied, as on large data).
+    if layout == "sparse_copied":
+        monkeypatch.setattr(working_set, "_COPIED_ENTRIES", 0)
     X, y = _wide()
     if layout == "F":
         X = np.asfortranarray(X)
-    elif layout == "sparse":
+    elif layout.startswith("sparse"):
         X[np.abs(X) < 0.8] = 0.0
         X = sp.csc_matrix(X)
     alpha = 0.02

@@ -164,7 +164,7 @@ def csc_columns(data, indices, indptr, columns):
     faster per epoch, measured on the speed benchmark's sparse problem).
     """
     m = columns.shape[0]
-    out_indptr = np.empty(m + 1, dtype=np.int64)
+    out_indptr = np.empty(m + 1, dtype=indptr.dtype)  # one kernel signature
     out_indptr[0] = 0
     for k in range(m):
         j = columns[k]

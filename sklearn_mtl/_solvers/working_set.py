@@ -68,6 +68,9 @@ _EXACT_SHARE = 8
 # Inner tolerance as a fraction of the working set's largest violation.
 _INNER_RATIO = 0.3
 _ANDERSON_K = 5
+# A sparse working set with at least this many entries is copied before its
+# epochs (about a megabyte: fewer stay in cache where they lie).
+_COPIED_ENTRIES = 1 << 16
 # Epochs in one round at most: where coordinate steps crawl (nearly collinear
 # columns), the next round's pass and exact support solve can end the run.
 _ROUND_EPOCHS = 1000
@@ -149,15 +152,19 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
                 support = np.flatnonzero(w)
         candidate = None
         grad, r_norm2, r_dot_y = state.gradient(w, support, exact)
-        gap = enet_duality_gap(w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive)
-        if not (np.isfinite(gap) and np.all(np.isfinite(w))):
+        penalty = enet_penalty_value(w[support], l1_reg, l2_reg)
+        gap = enet_duality_gap(
+            w, r_norm2, r_dot_y, grad, l1_reg, l2_reg, positive, penalty=penalty
+        )
+        # A finite gap has a finite ||w||_1 (l1_reg > 0): every w_j is finite.
+        if not np.isfinite(gap):
             w[:] = last_finite
             return np.inf, n_epochs, "non-finite"
         last_finite[:] = w
         # A gap and an objective that stop falling while the coefficients
         # still move by rounding are at the limit of floating point: stop,
         # and say so (a slow fall is progress: max_iter bounds it).
-        objective = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
+        objective = 0.5 * r_norm2 + penalty
         if watch.stalled(gap, objective) and gap > tol:
             return gap, n_epochs, "stalled"
         if gap <= tol:
@@ -170,7 +177,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
                 # exactly what the primal objective does: no pass to check.
                 # Near the optimum the objectives differ by rounding: the
                 # solve is kept whenever that gap stays within the tolerance.
-                primal = 0.5 * r_norm2 + enet_penalty_value(w, l1_reg, l2_reg)
+                primal = objective
                 tight = tol <= _POLISH_AIM * y_norm**2
                 gain = _polish_support(
                     state, w, support, l1_reg, l2_reg, primal, tol - gap,
@@ -533,10 +540,17 @@ class _SparseResidual(_ResidualState):
         return G, b
 
     def epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget):
+        d = self.design
+        csc = d.csc
+        if np.sum(csc.indptr[ws + 1] - csc.indptr[ws]) < _COPIED_ENTRIES:
+            # Few entries: they stay in cache, read in place.
+            self.ws = None
+            self.block = (csc.data, csc.indices, csc.indptr)
+            self.offset_ws, self.sq_norms_ws = d.offset, d.sq_norms
+            return _extrapolated_epochs(self, ws, w, l1_reg, l2_reg, positive, tol, budget)
         # The kernel works on the working set's columns copied next to each
         # other (see csc_columns), in local indices.
-        d = self.design
-        self.block = csc_columns(d.csc.data, d.csc.indices, d.csc.indptr, ws)
+        self.block = csc_columns(csc.data, csc.indices, csc.indptr, ws)
         self.offset_ws = d.offset[ws]
         self.sq_norms_ws = d.sq_norms[ws]
         self.ws = ws
