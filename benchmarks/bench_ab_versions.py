@@ -13,6 +13,7 @@ objective, from bench_enet_speed.py).
 
 ``rows.txt``: one row per line, ``kind l1_ratio divisor tol_a tol_b`` with
 kind dense (10000 x 1000), wide (500 x 10000) or sparse (20000 x 50000).
+``--no-intercept`` fits without intercept (alpha_max without centring too).
 """
 
 import argparse
@@ -25,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 
-def _one(kind, l1_ratio, divisor, tol):
+def _one(kind, l1_ratio, divisor, tol, fit_intercept):
     """Child: best of 7 fits (ms) of the sklearn_mtl on PYTHONPATH."""
     import warnings
 
@@ -43,12 +44,13 @@ def _one(kind, l1_ratio, divisor, tol):
         "sparse": lambda: B.make_sparse(20000, 50000),
     }[kind]
     X, y = make()
-    alpha = B.alpha_max(X, y, l1_ratio, True) / divisor
+    alpha = B.alpha_max(X, y, l1_ratio, fit_intercept) / divisor
     penalty = "l1" if l1_ratio == 1.0 else "elasticnet"
 
     def est():
         return RegularizedGDRegressor(
-            penalty, alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=10**6
+            penalty, alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=10**6,
+            fit_intercept=fit_intercept,
         )
 
     with threadpool_limits(1):
@@ -63,13 +65,14 @@ def _one(kind, l1_ratio, divisor, tol):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        kind, l1, div, tol = sys.argv[2:6]
-        return _one(kind, float(l1), float(div), float(tol))
+        kind, l1, div, tol, intercept = sys.argv[2:7]
+        return _one(kind, float(l1), float(div), float(tol), intercept == "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--a", required=True, help="source tree holding sklearn_mtl/")
     parser.add_argument("--b", required=True)
     parser.add_argument("--rows", required=True)
     parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--no-intercept", action="store_true")
     args = parser.parse_args()
     print("| row | A (ms, per process) | B (ms, per process) | B / A (medians) |")
     print("|---|---|---|---|")
@@ -82,7 +85,8 @@ def main():
             for side, path, tol in (("a", args.a, tol_a), ("b", args.b, tol_b)):
                 env = dict(os.environ, PYTHONPATH=path)
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", kind, l1, div, tol],
+                    [sys.executable, __file__, "--child", kind, l1, div, tol,
+                     "0" if args.no_intercept else "1"],
                     env=env, capture_output=True, text=True, check=True,
                 )
                 result[side].append(float(out.stdout.split()[-1]))

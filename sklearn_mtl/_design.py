@@ -403,13 +403,13 @@ def design_support_matvec(design, w, centred=True, support=None):
     """
     if support is None:
         support = np.flatnonzero(w)
-    if support.size > w.shape[0] // 4 and centred:
-        return design_matvec(design, w)
-    if support.size > w.shape[0] // 4:
-        if design.csc is None:
-            return _dense_product(design.X, np.asarray(w, np.float64), transpose=False)
-        return np.asarray(design.csc @ w, dtype=np.float64)
-    out = _columns_product(design, support, w[support])
+    if design.csc is not None and support.size > w.shape[0] // 4:
+        # Most columns of sparse data: scipy's product, over every entry.
+        out = np.asarray(design.csc @ w, dtype=np.float64)
+    else:
+        # Dense columns are read in place, whatever their number (a product
+        # over all of X, as BLAS would run it, reads the zeros' columns too).
+        out = _columns_product(design, support, w[support])
     shift = float(design.offset[support] @ w[support])
     if centred and shift != 0.0:
         out -= shift * design.row_scale
