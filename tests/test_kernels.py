@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_mtl import RegularizedGDRegressor, regularized_gd_path
+from sklearn_mtl._kernels._coordinate_descent import working_set_scores
 from sklearn_mtl._kernels._moments import dense_column_moments
 from sklearn_mtl._kernels._products import ONE_COLUMN_ROWS, fortran_rmatvec
 
@@ -49,3 +50,23 @@ def test_non_finite_x_raises_sklearn_error(bad, layout, fit_intercept):
             )
     with pytest.raises(ValueError, match=f"Input X contains {word}"):
         regularized_gd_path(X, y, n_alphas=3, fit_intercept=fit_intercept)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_working_set_scores_match_their_definition(positive):
+    rng = np.random.default_rng(1)
+    p = 200
+    w = np.where(rng.random(p) < 0.2, rng.standard_normal(p), 0.0)
+    grad = 2.0 * rng.standard_normal(p)
+    grad[:3] = np.nan  # never a candidate unless its coefficient is non-zero
+    w[0] = 1.0
+    inverse_norms = rng.uniform(0.5, 2.0, p)
+    inverse_norms[5:8] = 0.0  # zero columns
+    l1_reg, l2_reg = 1.0, 0.3
+    scores, candidates = working_set_scores(w, grad, inverse_norms, l1_reg, l2_reg, positive)
+    g = grad - l2_reg * w
+    expected = ((g if positive else np.abs(g)) - l1_reg) * inverse_norms
+    expected[~(expected > 0)] = -np.inf
+    expected[w != 0] = np.inf
+    np.testing.assert_array_equal(scores, expected)
+    np.testing.assert_array_equal(candidates, np.flatnonzero(expected > -np.inf))

@@ -30,6 +30,7 @@ from .._kernels._coordinate_descent import (
     cd_epochs_gram,
     cd_epochs_sparse,
     csc_columns,
+    working_set_scores,
 )
 from .._kernels._products import (
     sparse_columns_gram,
@@ -200,8 +201,10 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         exact = False
         if n_epochs >= max_iter:
             return gap, n_epochs, "max_iter"
-        scores = _scores(w, grad, inverse_norms, l1_reg, l2_reg, positive)
-        n_candidates = int(np.count_nonzero(scores > -np.inf))
+        scores, candidates = working_set_scores(
+            w, grad, inverse_norms, l1_reg, l2_reg, positive
+        )
+        n_candidates = candidates.shape[0]
         if n_candidates == 0:
             return gap, n_epochs, "stalled"
         # A working set that the last round filled with non-zeros was too
@@ -210,7 +213,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         factor = 4 if saturated and 4 * support.size <= state.n_rows else 2
         new_size = max(min_size, factor * support.size, 2 * ws_size if grow else 0, ws_size)
         ws_size = min(new_size, n_features)
-        ws = _top(scores, ws_size)
+        ws = _top(scores, candidates, ws_size)
         violation = _largest_violation(w[ws], grad[ws], l1_reg, l2_reg, positive)
         before = w[ws].copy()
         epochs = state.epochs(
@@ -315,29 +318,12 @@ def _affordable(n_samples, pass_cost, size, passes, flops):
     )
 
 
-def _scores(w, grad, inverse_norms, l1_reg, l2_reg, positive):
-    """Working-set priority of each feature.
-
-    Non-zero coefficients score ``inf`` (always kept); zeros score their
-    normalised optimality violation ``(|g| - l1_reg) / ||A_j||``, and
-    ``-inf`` when it is not positive or their column is zero (its inverse
-    norm given as 0).
-    """
-    g = grad - l2_reg * w if l2_reg else grad
-    scores = g - l1_reg if positive else np.abs(g) - l1_reg
-    scores *= inverse_norms
-    scores[~(scores > 0)] = -np.inf
-    scores[w != 0] = np.inf
-    return scores
-
-
-def _top(scores, k):
-    """Indices (sorted) of the ``k`` largest scores above ``-inf``."""
-    candidates = np.flatnonzero(scores > -np.inf)
+def _top(scores, candidates, k):
+    """Indices (sorted) of the ``k`` largest scores among ``candidates``."""
     if k < candidates.shape[0]:
         part = np.argpartition(-scores[candidates], k - 1)[:k]
-        candidates = candidates[part]
-    return np.sort(candidates).astype(np.int64)
+        candidates = np.sort(candidates[part])
+    return candidates
 
 
 def _largest_violation(w, grad, l1_reg, l2_reg, positive):
