@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import ElasticNet
+from sklearn.linear_model import ElasticNet, Lasso
 
 from sklearn_mtl import RegularizedGDRegressor
 from sklearn_mtl._penalties import enet_objective
@@ -238,3 +238,31 @@ def test_gap_confirmed_without_a_pass_still_bounds_the_distance(
         assert obj - best <= est.dual_gap_ + 1e-13 * best
         assert est.dual_gap_ <= tol * (y_c @ y_c) / len(y)
     assert confirmed
+
+
+@pytest.mark.parametrize("layout", ["F", "C", "csc"])
+def test_collinear_columns_without_l2_reach_the_lasso_optimum(layout):
+    # Two constant columns without intercept are collinear: with both in the
+    # support, the exact solve's system is singular and coordinate steps
+    # move weight between them by tiny amounts per epoch (property survey:
+    # 1.25% above the optimum after max_iter=100000). The solve now follows
+    # the null space to the lower L1 norm.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 12))
+    X[:, 2] = 14.0
+    X[:, 7] = 12.25
+    y = X[:, 2] * -0.3 + X[:, 9] * 0.5 + 0.1 * rng.standard_normal(3)
+    sw = np.array([1.0, 3.0, 2.0])
+    alpha = 1e-3
+    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=10**7)
+    ref.fit(X, y, sample_weight=sw)
+    best = enet_objective(X, y, ref.coef_, 0.0, alpha, 1.0, sample_weight=sw)
+    Xl = {"F": np.asfortranarray, "C": np.ascontiguousarray, "csc": sp.csc_matrix}[layout](X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = RegularizedGDRegressor(
+            "l1", alpha=alpha, fit_intercept=False, tol=1e-10, max_iter=100_000
+        ).fit(Xl, y, sample_weight=sw)
+    obj = enet_objective(X, y, est.coef_, 0.0, alpha, 1.0, sample_weight=sw)
+    assert obj - best <= 1e-9 * best
+    assert est.coef_[7] == 0.0

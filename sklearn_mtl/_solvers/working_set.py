@@ -248,7 +248,11 @@ def _polish_support(state, w, support, l1_reg, l2_reg, primal, slack=0.0,
     coefficient reaching zero (the objective falls all along: it is the
     solve's quadratic while the signs hold), which leaves the support, and
     the smaller support is solved again (at most ``_POLISH_TRIES`` solves).
-    The result replaces ``w`` when its objective is at most ``primal +
+    A singular system (collinear columns, no L2 part) leaves the fit
+    unchanged along its null space, where only the L1 norm varies: the
+    solution moves there until a coefficient reaches zero (see
+    :func:`_null_step`), which coordinate steps would do by tiny amounts
+    per epoch. The result replaces ``w`` when its objective is at most ``primal +
     slack``, ``primal`` the objective at ``w``: the fit then lands on the
     optimum up to rounding, not just within the tolerance, for the price of
     the support's Gram matrix (a few passes' worth of work at most). Returns
@@ -266,9 +270,11 @@ def _polish_support(state, w, support, l1_reg, l2_reg, primal, slack=0.0,
             break
         G = G_full if active.size == support.size else G_full[np.ix_(active, active)]
         sign = np.sign(x[active])
-        target = _solve_symmetric(G, b_full[active] - l1_reg * sign)
+        target, definite = _solve_symmetric(G, b_full[active] - l1_reg * sign)
         if target is None:
             return None
+        if not definite and l1_reg > 0:
+            target = _null_step(G, target)
         crossing = np.sign(target) != sign
         if not crossing.any():
             x[active] = target
@@ -291,22 +297,53 @@ def _polish_support(state, w, support, l1_reg, l2_reg, primal, slack=0.0,
 
 
 def _solve_symmetric(G, b):
-    """A solution of ``G x = b`` for a symmetric positive semi-definite ``G``,
-    or None.
+    """``(x, definite)``: a solution of ``G x = b`` for a symmetric positive
+    semi-definite ``G`` (None when there is none), and whether ``G`` is
+    definite.
 
     Cholesky when ``G`` is definite; else (duplicated columns, a support
     larger than the number of samples) the least-squares solution of least
     norm, which solves the system whenever it is consistent.
     """
+    definite = True
     try:
         solution = cho_solve(cho_factor(G, check_finite=False), b, check_finite=False)
     except np.linalg.LinAlgError:
+        definite = False
         try:
             cond = np.finfo(np.float64).eps * G.shape[0]
             solution = lstsq(G, b, cond=cond, lapack_driver="gelsd", check_finite=False)[0]
         except (np.linalg.LinAlgError, ValueError):
-            return None
-    return solution if np.all(np.isfinite(solution)) else None
+            return None, definite
+    return (solution if np.all(np.isfinite(solution)) else None), definite
+
+
+def _null_step(G, x):
+    """Move ``x`` along the null space of ``G = A_S^T A_S`` to lower its L1
+    norm, until one coefficient reaches zero.
+
+    Along a null direction ``d`` the fit ``A_S x`` and so the smooth part of
+    the objective do not change, and the L1 norm changes at the rate
+    ``sign(x) . d`` while the signs hold: the direction with the largest
+    such rate is followed (downhill) to the first coefficient it zeroes.
+    Returns ``x`` unchanged when the null space is empty or flat in L1.
+    """
+    values, vectors = np.linalg.eigh(G)
+    cutoff = np.finfo(np.float64).eps * G.shape[0] * max(values.max(initial=0.0), 0.0)
+    null = vectors[:, values <= cutoff]
+    if null.shape[1] == 0:
+        return x
+    rates = null.T @ np.sign(x)
+    k = int(np.argmax(np.abs(rates)))
+    if not abs(rates[k]) > np.sqrt(np.finfo(np.float64).eps):
+        return x
+    d = -np.sign(rates[k]) * null[:, k]
+    shrinking = x * d < 0
+    steps = -x[shrinking] / d[shrinking]
+    first = np.flatnonzero(shrinking)[np.argmin(steps)]
+    moved = x + steps.min() * d
+    moved[first] = 0.0
+    return moved
 
 
 def _affordable(n_samples, pass_cost, size, passes, flops):
