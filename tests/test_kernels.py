@@ -63,7 +63,7 @@ def test_working_set_scores_match_their_definition(positive):
     inverse_norms = rng.uniform(0.5, 2.0, p)
     inverse_norms[5:8] = 0.0  # zero columns
     l1_reg, l2_reg = 1.0, 0.3
-    scores, candidates = working_set_scores(w, grad, inverse_norms, l1_reg, l2_reg, positive)
+    scores, candidates = working_set_scores(w, grad, inverse_norms, l1_reg, positive)
     g = grad - l2_reg * w
     expected = ((g if positive else np.abs(g)) - l1_reg) * inverse_norms
     expected[~(expected > 0)] = -np.inf

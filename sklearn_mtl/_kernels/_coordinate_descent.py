@@ -43,13 +43,13 @@ def kkt_violation(g, wj, l1_reg, positive):
 
 
 @njit(cache=True, nogil=True)
-def working_set_scores(w, grad, inverse_norms, l1_reg, l2_reg, positive):
+def working_set_scores(w, grad, inverse_norms, l1_reg, positive):
     """Working-set priority of each feature, and the features that have one.
 
     Non-zero coefficients score ``inf`` (always kept); zeros score their
-    normalised optimality violation ``(|g| - l1_reg) / ||A_j||`` with ``g``
-    the gradient of the smooth part (``grad - l2_reg w``), and ``-inf`` when
-    it is not positive or their column is zero (inverse norm 0). Returns
+    normalised optimality violation ``(|g| - l1_reg) / ||A_j||`` (``g =
+    grad``: at ``w_j = 0`` an L2 part adds nothing), and ``-inf`` when it is
+    not positive or their column is zero (inverse norm 0). Returns
     ``(scores, candidates)``, the sorted indices of scores above ``-inf``.
     """
     p = w.shape[0]
@@ -59,7 +59,7 @@ def working_set_scores(w, grad, inverse_norms, l1_reg, l2_reg, positive):
         if w[j] != 0.0:
             s = np.inf
         else:
-            g = grad[j]  # w[j] = 0: the L2 part adds nothing
+            g = grad[j]
             s = ((g if positive else abs(g)) - l1_reg) * inverse_norms[j]
             if not s > 0.0:
                 s = -np.inf
@@ -162,19 +162,22 @@ def cd_epochs_dense(
                 if fuse:
                     pending = j
                 else:
-                    off = offset[j]
-                    for i in range(n):
-                        r[i] -= d * (X[i, j] - off)
+                    _subtract_column(X, j, d, offset[j], r)
         if pending >= 0:
-            off = offset[pending]
-            for i in range(n):
-                r[i] -= d * (X[i, pending] - off)
+            _subtract_column(X, pending, d, offset[pending], r)
         if violation <= tol or max_step <= ulp * max_w:
             return epoch + 1, True
         for k in range(m):
             hist_w[epoch, k] = w[ws[k]]
         _record(hist_state, epoch, r)
     return max_epochs, False
+
+
+@njit(cache=True, fastmath=_FAST)
+def _subtract_column(X, j, d, off, r):
+    """``r -= d (X[:, j] - off)``."""
+    for i in range(r.shape[0]):
+        r[i] -= d * (X[i, j] - off)
 
 
 @njit(cache=True, fastmath=_FAST)

@@ -120,9 +120,10 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
     n_features = w.shape[0]
     min_size = max(_MIN_SIZE, int(_MIN_FRACTION * n_features))
     # Violations below this are rounding noise.
-    floor = 4.0 * np.finfo(np.float64).eps * np.sqrt(sq_norms.max(initial=0.0)) * y_norm
+    norms = np.sqrt(sq_norms)
+    floor = 4.0 * np.finfo(np.float64).eps * norms.max(initial=0.0) * y_norm
     with np.errstate(divide="ignore"):
-        inverse_norms = np.where(sq_norms > 0, 1.0 / np.sqrt(sq_norms), 0.0)
+        inverse_norms = np.where(norms > 0, 1.0 / norms, 0.0)
     n_epochs = 0
     ws_size = 0
     grow = saturated = False
@@ -146,7 +147,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         ):
             tried = candidate
             primal = 0.5 * state.residual_norm2(w, support) + enet_penalty_value(
-                w, l1_reg, l2_reg
+                w[support], l1_reg, l2_reg
             )
             if _polish_support(state, w, support, l1_reg, l2_reg, primal) is not None:
                 solved = exact = True
@@ -173,7 +174,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
             # from this round's by at most ||A_j|| ||drift|| per feature: that
             # bounds the gap there (a feasible dual point) without a pass.
             drift, r_norm2, r_dot_y = state.make_exact(w, support)
-            bound = (grad if positive else np.abs(grad)) + drift * np.sqrt(sq_norms)
+            bound = (grad if positive else np.abs(grad)) + drift * norms
             gap = enet_duality_gap(
                 w, r_norm2, r_dot_y, bound, l1_reg, l2_reg, positive, penalty=penalty
             )
@@ -201,9 +202,7 @@ def _outer_loop(state, w, sq_norms, y_norm, l1_reg, l2_reg, positive, max_iter, 
         exact = False
         if n_epochs >= max_iter:
             return gap, n_epochs, "max_iter"
-        scores, candidates = working_set_scores(
-            w, grad, inverse_norms, l1_reg, l2_reg, positive
-        )
+        scores, candidates = working_set_scores(w, grad, inverse_norms, l1_reg, positive)
         n_candidates = candidates.shape[0]
         if n_candidates == 0:
             return gap, n_epochs, "stalled"
@@ -273,7 +272,7 @@ def _polish_support(state, w, support, l1_reg, l2_reg, primal, slack=0.0,
         target, definite = _solve_symmetric(G, b_full[active] - l1_reg * sign)
         if target is None:
             return None
-        if not definite and l1_reg > 0:
+        if not definite:  # no L2 part (it would make G definite)
             target = _null_step(G, target)
         crossing = np.sign(target) != sign
         if not crossing.any():
@@ -544,7 +543,7 @@ class _SparseResidual(_ResidualState):
         else:
             product = design_support_matvec(d, w, centred=False, support=support)
         r_s = self.y - product
-        c = float(d.offset @ w)
+        c = float(d.offset[support] @ w[support])
         self.state[:n] = r_s
         self.state[n:] = c, d.row_scale @ r_s
         r = r_s + c * d.row_scale
