@@ -662,3 +662,28 @@ def test_classifier_on_huge_x_warns_only_about_convergence():
     leaked = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
     assert not leaked, [str(w.message) for w in leaked]
     assert np.all(np.isfinite(est.predict_proba(X)))
+
+
+def test_float32_intercept_matches_the_stored_coefficients():
+    # float32 X with its column 1.6e6 away from zero (fuzz case): the
+    # intercept came from the float64 coefficient, so the stored float32
+    # coefficient's rounding times the mean moved every prediction by 0.04
+    # and the objective at coef_, intercept_ was 47% above the optimum while
+    # dual_gap_ said 1e-17. The intercept now comes from coef_ as stored.
+    rng = np.random.default_rng(80)
+    n = 1105
+    x = rng.standard_normal(n) - 1.6e6
+    y = 0.45 * x + 0.01 * rng.standard_normal(n)
+    sw = rng.random(n) + 0.01
+    X32 = x.astype(np.float32)[:, None]
+    y32 = y.astype(np.float32)
+    X, y64 = X32.astype(np.float64), y32.astype(np.float64)
+    alpha = 5e-5
+    ref = ElasticNet(alpha=alpha, l1_ratio=1.0, positive=True, tol=1e-12, max_iter=10**6)
+    ref.fit(X, y64, sample_weight=sw)
+    est = RegularizedGDRegressor("l1", alpha=alpha, positive=True, tol=1e-10)
+    est.fit(X32, y32, sample_weight=sw)
+    best = enet_objective(X, y64, ref.coef_, ref.intercept_, alpha, 1.0, sw)
+    ours = enet_objective(X, y64, est.coef_, est.intercept_, alpha, 1.0, sw)
+    assert est.coef_.dtype == np.float32
+    assert ours - best <= 1e-6 * best

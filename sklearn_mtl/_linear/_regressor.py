@@ -303,14 +303,17 @@ def store_path_result(estimator, result, y_mean, x_mean, dtype, y_ndim, stacklev
     """Set ``coef_``, ``intercept_``, ``n_iter_`` and ``dual_gap_`` from a
     one-alpha path result; warn (at ``stacklevel``) if a solve did not converge.
 
-    The intercept comes from the float64 coefficients, before they take the
-    data's ``dtype``. One target gives a 1-D ``coef_``, as ElasticNet does.
+    The coefficients take the data's ``dtype`` first, and the intercept
+    comes from them as stored: with float32 data whose columns sit far from
+    zero, the coefficients' rounding times the means would otherwise move
+    every prediction (by 0.04 for a mean of 1.6e6, a 50% worse objective).
+    One target gives a 1-D ``coef_``, as ElasticNet does.
     """
     message = convergence_message(result)
     if message:
         warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
-    coef = result.coefs[:, :, 0]
-    intercept = intercepts(y_mean, coef, x_mean)
+    coef = in_data_dtype(result.coefs[:, :, 0], dtype, "coef_")
+    intercept = intercepts(y_mean, coef.astype(np.float64), x_mean)
     if estimator.verbose:
         for k in range(coef.shape[0]):
             print(
@@ -319,7 +322,7 @@ def store_path_result(estimator, result, y_mean, x_mean, dtype, y_ndim, stacklev
                 f"({result.statuses[k]})"
             )
     if coef.shape[0] == 1:
-        estimator.coef_ = in_data_dtype(coef[0], dtype, "coef_")
+        estimator.coef_ = coef[0]
         estimator.intercept_ = (
             float(intercept[0])
             if y_ndim == 1
@@ -328,7 +331,7 @@ def store_path_result(estimator, result, y_mean, x_mean, dtype, y_ndim, stacklev
         estimator.n_iter_ = int(result.n_iters[0, 0])
         estimator.dual_gap_ = float(result.gaps[0, 0])
     else:
-        estimator.coef_ = in_data_dtype(coef, dtype, "coef_")
+        estimator.coef_ = coef
         estimator.intercept_ = in_data_dtype(intercept, dtype, "intercept_")
         estimator.n_iter_ = result.n_iters[:, 0]
         estimator.dual_gap_ = result.gaps[:, 0]
